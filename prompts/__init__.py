@@ -1,0 +1,1 @@
+"""The release-planning skill's steps as Markdown prompt files, and their loader."""

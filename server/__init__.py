@@ -1,0 +1,1 @@
+"""Everything that knows MCP or Engram: settings, the composition root, the CLI and the storage adapters."""

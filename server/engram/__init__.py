@@ -1,0 +1,1 @@
+"""Engram storage adapters: the git-refs store (default), the engram-CLI store and the in-memory store."""

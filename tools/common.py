@@ -1,0 +1,118 @@
+"""Small shared types: versions, T-offsets, bounded text and lists.
+
+Every string and list an agent can send is bounded here, so hostile or runaway input is refused
+with a clear message instead of being stored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+# SemVer 2.0.0, with an optional leading "v" that we strip.
+_SEMVER_RE = re.compile(
+    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
+    r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
+)
+
+MAX_SHORT = 200  # names, titles, owners, metric names
+MAX_TEXT = 2_000  # one paragraph: a reason, a mitigation, a step
+MAX_LONG = 20_000  # a free-form block: commands, notes
+MAX_ITEMS = 100  # entries in one list
+
+
+def normalize_version(value: str) -> str:
+    """``v2.5.0`` or ``2.5.0`` -> ``2.5.0``. Raises ValueError naming what is valid."""
+    if not isinstance(value, str):
+        raise ValueError("a version must be a string such as 2.5.0 or v2.5.0")
+    text = value.strip()
+    m = _SEMVER_RE.match(text)
+    if not m:
+        raise ValueError(
+            f"{value!r} is not a SemVer version; use MAJOR.MINOR.PATCH such as 2.5.0 or v2.5.0 "
+            "(optionally -prerelease and +build)"
+        )
+    return text[1:] if text.startswith("v") else text
+
+
+def version_core(version: str) -> tuple[int, int, int]:
+    m = _SEMVER_RE.match(version)
+    if not m:
+        raise ValueError(f"{version!r} is not a SemVer version")
+    return int(m["major"]), int(m["minor"]), int(m["patch"])
+
+
+def release_type_of(version: str) -> str:
+    """What kind of release the version number says: major (x.0.0), minor (x.y.0) or patch."""
+    major, minor, patch = version_core(version)
+    if patch:
+        return "patch"
+    if minor:
+        return "minor"
+    return "major"
+
+
+Version = Annotated[str, AfterValidator(normalize_version), Field(description="SemVer version, e.g. 2.5.0 or v2.5.0")]
+
+# T-offsets: days relative to the release (target) date. "T-90", "T+30", "T", "T+0".
+_TOFFSET_RE = re.compile(r"^T(?:(?P<sign>[+-])(?P<days>\d{1,4}))?(?:\s*d(?:ays?)?)?$", re.IGNORECASE)
+
+
+def parse_t_offset(value: str | int) -> int:
+    """``T-90`` -> -90, ``T+30`` -> 30, ``T`` -> 0; integers pass through. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("a T-offset must be like T-90, T, T+30 or a number of days")
+    if isinstance(value, int):
+        return value
+    m = _TOFFSET_RE.match(str(value).strip())
+    if not m:
+        raise ValueError(f"{value!r} is not a T-offset; use T-90, T-7, T, T+30 (days from the release date)")
+    days = int(m["days"] or 0)
+    return -days if m["sign"] == "-" else days
+
+
+def format_t_offset(days: int) -> str:
+    if days == 0:
+        return "T"
+    return f"T{'+' if days > 0 else '-'}{abs(days)}"
+
+
+def offset_date(release_date: date, days: int) -> date:
+    return release_date + timedelta(days=days)
+
+
+def _no_control_chars(value: str) -> str:
+    # Newlines and tabs are fine in prose; other control characters (NUL, ESC, ...) corrupt Markdown
+    # and terminals, and are refused rather than stored.
+    for ch in value:
+        if (ord(ch) < 32 and ch not in "\n\t\r") or ord(ch) == 127:
+            raise ValueError(f"contains the control character U+{ord(ch):04X}; remove it")
+    return value
+
+
+def _single_line(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ValueError("must be a single line (no line breaks)")
+    return value
+
+
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SHORT),
+    AfterValidator(_no_control_chars),
+    AfterValidator(_single_line),
+]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT),
+    AfterValidator(_no_control_chars),
+]
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LONG),
+    AfterValidator(_no_control_chars),
+]
