@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 # SemVer 2.0.0, with an optional leading "v" that we strip.
 _SEMVER_RE = re.compile(
@@ -116,3 +116,35 @@ LongText = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LONG),
     AfterValidator(_no_control_chars),
 ]
+
+
+Comparator = Literal[">", ">=", "<", "<="]
+Unit = Literal["percent", "ratio", "ms", "seconds", "minutes", "count", "per_minute", "usd"]
+
+
+class MetricCondition(BaseModel):
+    """A condition on one metric, e.g. ``error_rate > 5 percent for 5 minutes``.
+
+    Where it is a trigger or a halt threshold it describes the bad state; where it is a phase's
+    metric target it describes the good state. ``window_minutes`` is how long the condition must
+    hold (a sustained window); None means a single observation.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: ShortText = Field(description="Metric name, e.g. error_rate, latency_p99, payment_failure_rate")
+    comparator: Comparator = Field(description="How the observed value compares to the threshold")
+    threshold: float = Field(allow_inf_nan=False, description="The threshold value, in `unit`")
+    unit: Unit = Field(default="percent", description="Unit of the threshold")
+    window_minutes: int | None = Field(
+        default=None, ge=1, le=60 * 24 * 90, description="Minutes the condition must hold; omit for one observation"
+    )
+
+    def describe(self) -> str:
+        unit = {"percent": "%", "ratio": "", "ms": " ms", "seconds": " s", "minutes": " min",
+                "count": "", "per_minute": "/min", "usd": " USD"}[self.unit]
+        value = f"{self.threshold:g}{unit}"
+        text = f"{self.metric} {self.comparator} {value}"
+        if self.window_minutes:
+            text += f" for {self.window_minutes} min"
+        return text
