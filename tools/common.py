@@ -48,7 +48,7 @@ def version_core(version: str) -> tuple[int, int, int]:
 
 def release_type_of(version: str) -> str:
     """What kind of release the version number says: major (x.0.0), minor (x.y.0) or patch."""
-    major, minor, patch = version_core(version)
+    _major, minor, patch = version_core(version)
     if patch:
         return "patch"
     if minor:
@@ -56,7 +56,9 @@ def release_type_of(version: str) -> str:
     return "major"
 
 
-Version = Annotated[str, AfterValidator(normalize_version), Field(description="SemVer version, e.g. 2.5.0 or v2.5.0")]
+Version = Annotated[
+    str, AfterValidator(normalize_version), Field(description="SemVer version, e.g. 2.5.0 or v2.5.0")
+]
 
 # T-offsets: days relative to the release (target) date. "T-90", "T+30", "T", "T+0".
 _TOFFSET_RE = re.compile(r"^T(?:(?P<sign>[+-])(?P<days>\d{1,4}))?(?:\s*d(?:ays?)?)?$", re.IGNORECASE)
@@ -137,12 +139,23 @@ class MetricCondition(BaseModel):
     threshold: float = Field(allow_inf_nan=False, description="The threshold value, in `unit`")
     unit: Unit = Field(default="percent", description="Unit of the threshold")
     window_minutes: int | None = Field(
-        default=None, ge=1, le=60 * 24 * 90, description="Minutes the condition must hold; omit for one observation"
+        default=None,
+        ge=1,
+        le=60 * 24 * 90,
+        description="Minutes the condition must hold; omit for one observation",
     )
 
     def describe(self) -> str:
-        unit = {"percent": "%", "ratio": "", "ms": " ms", "seconds": " s", "minutes": " min",
-                "count": "", "per_minute": "/min", "usd": " USD"}[self.unit]
+        unit = {
+            "percent": "%",
+            "ratio": "",
+            "ms": " ms",
+            "seconds": " s",
+            "minutes": " min",
+            "count": "",
+            "per_minute": "/min",
+            "usd": " USD",
+        }[self.unit]
         value = f"{self.threshold:g}{unit}"
         text = f"{self.metric} {self.comparator} {value}"
         if self.window_minutes:

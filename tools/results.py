@@ -18,11 +18,15 @@ class Notice(BaseModel):
 class ArtifactRef(BaseModel):
     """One stored artifact of a release, as Engram holds it."""
 
-    kind: str = Field(description="release, release_plan, migration_path, rollback_strategy, rollout_plan or runbook")
+    kind: str = Field(
+        description="release, release_plan, migration_path, rollback_strategy, rollout_plan or runbook"
+    )
     entity_type: str = Field(description="Engram entity type: task, context or reasoning")
     entity_id: str = Field(description="Engram entity id (UUID); use with `engram context show` etc.")
     title: str
-    revision: int = Field(description="Engram version number of this entity; pass it as expected_revision to update safely")
+    revision: int = Field(
+        description="Engram version number of this entity; pass it as expected_revision to update safely"
+    )
     typed: bool = Field(description="False when written by hand (no structured spec): shown as Markdown only")
     updated_at: str
 
@@ -43,13 +47,16 @@ class WriteResult(BaseModel):
     artifact: ArtifactRef
     revision: int = Field(description="Revision of the artifact after this write")
     created: bool = Field(description="True if the artifact was created, False if updated in place")
-    markdown: str = Field(description="The artifact rendered as Markdown (may be trimmed; see markdown_truncated)")
+    markdown: str = Field(
+        description="The artifact rendered as Markdown (may be trimmed; see markdown_truncated)"
+    )
     markdown_truncated: bool = False
     resource_uri: str = Field(description="MCP resource with the whole release as Markdown")
     warnings: list[Notice] = Field(default_factory=list)
     next_steps: list[str] = Field(default_factory=list)
     computed: dict[str, Any] = Field(
-        default_factory=dict, description="Figures the server worked out: batch order, timeline, confidence ..."
+        default_factory=dict,
+        description="Figures the server worked out: batch order, timeline, confidence ...",
     )
 
 
@@ -98,7 +105,9 @@ class ReleaseSummary(BaseModel):
 
 class ReleasePage(BaseModel):
     releases: list[ReleaseSummary]
-    next_cursor: str | None = Field(default=None, description="Pass as cursor to get the next page; null at the end")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as cursor to get the next page; null at the end"
+    )
     total: int
 
 

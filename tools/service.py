@@ -1,20 +1,61 @@
 """The use cases: one method per MCP tool, working against the storage port.
 
-(Skeleton: signatures are the contract for the MCP layer; bodies are being written.)
+How a release lies in Engram (DESIGN.md): a task is the hub (``Release v2.5.0 - Name``); the release
+plan and the runbook are contexts linked from it with ``references``; migration paths, the rollback
+strategy and the rollout plan are reasonings (``task_id`` = the hub) linked with the custom type
+``documents``. Our entities carry the structured spec in ``metadata.release_planner`` and the Markdown
+for people in ``content``/``conclusion``.
+
+Every write is one atomic store commit: the artifact, the hub (when it changes) and the link from
+the hub all land together, so no reader ever sees a release task without its plan or a link to
+nothing. Writes are compare-and-swap on the artifact's revision: with ``expected_revision`` a stale
+caller gets a ``Conflict``; without it a concurrent change is retried on fresh state and reported.
+
+Releases planned by hand with the Engram skill (plain entities, no metadata) are found by their
+titles and links, shown as untyped Markdown, and adopted (same entity id, metadata added) by the next
+write for that artifact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import base64
+import binascii
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from .common import ShortText
-from .ports import Store
-from .results import LinkResult, ReleasePage, ReleaseView, StakeholderSummary, WriteResult
+from .artifacts import ARTIFACT_KINDS, ArtifactKind, Finding, ReleaseContext
+from .common import ShortText, normalize_version, version_core
+from .errors import Conflict, InvalidInput, NotFound
+from .ports import (
+    PLANNER_METADATA_KEY,
+    Change,
+    ContextRecord,
+    LinkRecord,
+    ReasoningRecord,
+    Record,
+    Store,
+    StoredEntity,
+    TaskRecord,
+    is_entity_id,
+    new_entity_id,
+    release_of_title,
+)
+from .results import (
+    ArtifactRef,
+    LinkRef,
+    LinkResult,
+    Notice,
+    ReleasePage,
+    ReleaseSummary,
+    ReleaseView,
+    StakeholderSummary,
+    WriteResult,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .migration import MigrationPathSpec
@@ -23,14 +64,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from .rollout import RolloutSpec
     from .runbook import RunbookSpec
 
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
 ReleaseStatus = Literal["todo", "inprogress", "done", "blocked", "cancelled"]
+RELEASE_KIND = "release"
+MAX_CAS_RETRIES = 3
 
 
 class ExtraLink(BaseModel):
     """A link from the release task to another Engram entity (beyond the release's own artifacts)."""
 
     target_id: ShortText = Field(description="Engram id (UUID, or a unique prefix of 4+ hex characters)")
-    target_type: Literal["task", "context", "reasoning"] = Field(description="Engram entity type of the target")
+    target_type: Literal["task", "context", "reasoning"] = Field(
+        description="Engram entity type of the target"
+    )
     relationship_type: Literal[
         "references", "documents", "depends_on", "contains", "implements", "fulfills", "associated_with"
     ] = Field(default="references", description="Kind of link, as engram names it")
@@ -48,24 +96,215 @@ class WriteTool:
     accepts_task_id: bool = False
 
 
-def _spec(module: str, cls: str) -> Callable[[], type[BaseModel]]:
+def _spec_loader(module: str, cls: str) -> Callable[[], type[BaseModel]]:
     def load() -> type[BaseModel]:
         import importlib
 
-        return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+        return getattr(importlib.import_module(f"{__package__}.{module}"), cls)  # type: ignore[no-any-return]
 
     return load
 
 
+@dataclass(frozen=True)
+class KindInfo:
+    """Where one artifact kind lives in Engram and how it is titled by the skill."""
+
+    kind: ArtifactKind
+    entity_type: Literal["context", "reasoning"]
+    link_type: str
+    title_prefix: str
+    tag: str | None
+    spec: Callable[[], type[BaseModel]]
+
+
+KINDS: dict[str, KindInfo] = {
+    "release_plan": KindInfo(
+        "release_plan",
+        "context",
+        "references",
+        "Release Plan:",
+        None,
+        _spec_loader("release_plan", "ReleasePlanSpec"),
+    ),
+    "migration_path": KindInfo(
+        "migration_path",
+        "reasoning",
+        "documents",
+        "Migration Path:",
+        "migration",
+        _spec_loader("migration", "MigrationPathSpec"),
+    ),
+    "rollback_strategy": KindInfo(
+        "rollback_strategy",
+        "reasoning",
+        "documents",
+        "Rollback Strategy:",
+        "rollback",
+        _spec_loader("rollback", "RollbackSpec"),
+    ),
+    "rollout_plan": KindInfo(
+        "rollout_plan",
+        "reasoning",
+        "documents",
+        "Phased Rollout Plan:",
+        "rollout",
+        _spec_loader("rollout", "RolloutSpec"),
+    ),
+    "runbook": KindInfo(
+        "runbook",
+        "context",
+        "references",
+        "Release Runbook:",
+        "runbook",
+        _spec_loader("runbook", "RunbookSpec"),
+    ),
+}
+
 WRITE_TOOLS: tuple[WriteTool, ...] = (
-    WriteTool("create_release_plan", "Create or update a release plan", _spec("release_plan", "ReleasePlanSpec"),
-              "create_release_plan", accepts_task_id=True),
-    WriteTool("design_migration_path", "Design a migration path for a breaking change",
-              _spec("migration", "MigrationPathSpec"), "design_migration_path"),
-    WriteTool("design_rollback", "Design the rollback strategy", _spec("rollback", "RollbackSpec"), "design_rollback"),
-    WriteTool("plan_rollout", "Plan the phased rollout", _spec("rollout", "RolloutSpec"), "plan_rollout"),
-    WriteTool("create_runbook", "Create the release runbook", _spec("runbook", "RunbookSpec"), "create_runbook"),
+    WriteTool(
+        "create_release_plan",
+        "Create or update a release plan",
+        KINDS["release_plan"].spec,
+        "create_release_plan",
+        accepts_task_id=True,
+    ),
+    WriteTool(
+        "design_migration_path",
+        "Design a migration path for a breaking change",
+        KINDS["migration_path"].spec,
+        "design_migration_path",
+    ),
+    WriteTool(
+        "design_rollback", "Design the rollback strategy", KINDS["rollback_strategy"].spec, "design_rollback"
+    ),
+    WriteTool("plan_rollout", "Plan the phased rollout", KINDS["rollout_plan"].spec, "plan_rollout"),
+    WriteTool("create_runbook", "Create the release runbook", KINDS["runbook"].spec, "create_runbook"),
 )
+
+NEXT_TOOL: dict[str, str] = {
+    "release_plan": "design_migration_path for each breaking change, else design_rollback",
+    "migration_path": "design_rollback",
+    "rollback_strategy": "plan_rollout",
+    "rollout_plan": "create_runbook",
+    "runbook": "link_release_entities, then summarize_release",
+}
+TOOL_OF_KIND: dict[str, str] = {
+    "release_plan": "create_release_plan",
+    "migration_path": "design_migration_path",
+    "rollback_strategy": "design_rollback",
+    "rollout_plan": "plan_rollout",
+    "runbook": "create_runbook",
+}
+
+
+@dataclass
+class Artifact:
+    """A stored artifact: the entity plus its typed spec (None when written by hand)."""
+
+    kind: str
+    entity: StoredEntity
+    spec: Any | None
+
+    @property
+    def typed(self) -> bool:
+        return self.spec is not None
+
+    def ref(self) -> ArtifactRef:
+        return ArtifactRef(
+            kind=self.kind,
+            entity_type=self.entity.type,
+            entity_id=self.entity.id,
+            title=self.entity.title,
+            revision=self.entity.revision,
+            typed=self.typed,
+            updated_at=self.entity.updated_at,
+        )
+
+    def stored_markdown(self) -> str:
+        rec = self.entity.record
+        if isinstance(rec, ContextRecord):
+            return rec.content
+        if isinstance(rec, ReasoningRecord):
+            return rec.conclusion
+        return ""
+
+
+@dataclass
+class ReleaseState:
+    """Everything stored for one release."""
+
+    version: str
+    task: StoredEntity | None
+    artifacts: dict[str, list[Artifact]] = field(default_factory=dict)
+    links: list[StoredEntity] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    def one(self, kind: str) -> Artifact | None:
+        items = self.artifacts.get(kind) or []
+        return items[0] if items else None
+
+    def all(self) -> list[Artifact]:
+        return [a for kind in ARTIFACT_KINDS for a in self.artifacts.get(kind, [])]
+
+    def context(self) -> ReleaseContext:
+        def spec(kind: str) -> Any:
+            art = self.one(kind)
+            return art.spec if art else None
+
+        return ReleaseContext(
+            version=self.version,
+            plan=spec("release_plan"),
+            migrations=[a.spec for a in self.artifacts.get("migration_path", []) if a.spec is not None],
+            rollback=spec("rollback_strategy"),
+            rollout=spec("rollout_plan"),
+            runbook=spec("runbook"),
+        )
+
+
+def _meta(entity: StoredEntity) -> dict[str, Any] | None:
+    meta = entity.planner_metadata
+    return dict(meta) if meta is not None else None
+
+
+def _normalize(version: str, field_name: str = "version") -> str:
+    try:
+        return normalize_version(version)
+    except ValueError as exc:
+        raise InvalidInput(
+            str(exc), field=field_name, valid="MAJOR.MINOR.PATCH such as 2.5.0 or v2.5.0"
+        ) from None
+
+
+def _semver_key(version: str) -> tuple[int, int, int, int, str]:
+    try:
+        major, minor, patch = version_core(version)
+    except ValueError:
+        return (-1, -1, -1, 0, version)
+    pre = version.split("+", 1)[0].partition("-")[2]
+    # A pre-release sorts before its release (SemVer rule 11).
+    return (major, minor, patch, 0 if pre else 1, pre)
+
+
+def _notices(findings: Iterable[Finding]) -> list[Notice]:
+    return [
+        Notice(code=f.code, message=f.message, field=f.field) for f in findings if f.severity == "warning"
+    ]
+
+
+def _raise_errors(findings: Sequence[Finding], tool: str) -> None:
+    errors = [f for f in findings if f.severity == "error"]
+    if not errors:
+        return
+    lines = "; ".join(f"[{f.code}] {f.field + ': ' if f.field else ''}{f.message}" for f in errors)
+    raise InvalidInput(
+        f"the plan has {len(errors)} error(s), nothing was stored: {lines}",
+        field=errors[0].field,
+        next_step=f"fix the listed fields and call {tool} again",
+    )
+
+
+def _link_type_name(rec: LinkRecord) -> str:
+    return rec.relationship_type
 
 
 class ReleasePlanner:
@@ -82,58 +321,827 @@ class ReleasePlanner:
         self.clock = clock
         self.max_markdown_chars = max_markdown_chars
 
-    # -- writes (steps 1-5): calling again for the same release updates the artifact in place --
+    # ------------------------------------------------------------------ loading
+    def _parse_spec(self, kind: str, entity: StoredEntity, notices: list[Notice]) -> Any | None:
+        meta = _meta(entity)
+        if meta is None or meta.get("kind") != kind:
+            return None
+        try:
+            return KINDS[kind].spec().model_validate(meta.get("spec"))
+        except ValidationError as exc:
+            # A spec written by a newer or older server that no longer validates: show the stored
+            # Markdown rather than failing the whole release.
+            notices.append(
+                Notice(
+                    code="unreadable_spec",
+                    message=f"{entity.title} ({entity.id}) has a structured spec this server cannot read "
+                    f"({exc.error_count()} problem(s)); it is shown as stored Markdown",
+                )
+            )
+            return None
+
+    def _kind_of(self, entity: StoredEntity) -> str | None:
+        meta = _meta(entity)
+        if meta is not None and meta.get("kind") in KINDS:
+            return str(meta["kind"])
+        for kind, info in KINDS.items():
+            if entity.type == info.entity_type and entity.title.startswith(info.title_prefix):
+                return kind
+        return None
+
+    def _find_task(self, version: str) -> StoredEntity | None:
+        tasks = self.store.find("task", release=version)
+        typed = [t for t in tasks if (_meta(t) or {}).get("kind") == RELEASE_KIND]
+        if typed:
+            return typed[0]
+        if tasks:
+            return tasks[0]
+        # A release planned by hand may have a task with any title; find it through the plan's link.
+        for plan in self.store.find("context", release=version):
+            for link in self.store.links_to(plan.id):
+                rec = link.record
+                if isinstance(rec, LinkRecord) and rec.source_type == "task":
+                    task = self.store.get("task", rec.source_id)
+                    if task is not None:
+                        return task
+        return None
+
+    def _load(self, version: str) -> ReleaseState:
+        task = self._find_task(version)
+        state = ReleaseState(version=version, task=task)
+        seen: set[str] = set()
+        candidates: list[StoredEntity] = []
+        for etype in ("context", "reasoning"):
+            candidates.extend(self.store.find(etype, release=version))  # type: ignore[arg-type]
+        if task is not None:
+            state.links = [
+                link
+                for link in self.store.links_from(task.id)
+                if isinstance(link.record, LinkRecord) and link.record.active
+            ]
+            for link in state.links:
+                rec = link.record
+                assert isinstance(rec, LinkRecord)
+                if rec.target_type in ("context", "reasoning"):
+                    target = self.store.get(rec.target_type, rec.target_id)  # type: ignore[arg-type]
+                    if target is not None:
+                        candidates.append(target)
+        for entity in candidates:
+            if entity.id in seen:
+                continue
+            seen.add(entity.id)
+            kind = self._kind_of(entity)
+            if kind is None:
+                continue
+            meta = _meta(entity)
+            if meta is not None and meta.get("release") not in (None, version):
+                continue  # linked from this task but planned for another release
+            spec = self._parse_spec(kind, entity, state.notices)
+            state.artifacts.setdefault(kind, []).append(Artifact(kind, entity, spec))
+        for kind, items in state.artifacts.items():
+            # Typed first, then newest: the artifact a write updates is the first one.
+            items.sort(key=lambda a: a.entity.updated_at, reverse=True)
+            typed_first = [a for a in items if a.typed] + [a for a in items if not a.typed]
+            if kind != "migration_path" and len(typed_first) > 1:
+                state.notices.append(
+                    Notice(
+                        code="duplicate_artifact",
+                        message=f"{len(typed_first)} {kind.replace('_', ' ')} entities found for {version}; "
+                        f"using {typed_first[0].entity.id}",
+                    )
+                )
+            state.artifacts[kind] = typed_first
+        return state
+
+    def _require_release(self, version: str, tool: str) -> ReleaseState:
+        state = self._load(version)
+        if state.task is None:
+            raise NotFound(
+                f"no release {version} is planned",
+                field="version",
+                next_step=(
+                    "call create_release_plan for it first, or list_release_plans to see planned versions"
+                    if tool != "create_release_plan"
+                    else None
+                ),
+            )
+        return state
+
+    # ------------------------------------------------------------------ helpers
+    def _metadata(
+        self, kind: str, version: str, spec: BaseModel | None, extra: dict[str, Any] | None = None
+    ) -> dict:
+        body: dict[str, Any] = {"schema": SCHEMA_VERSION, "kind": kind, "release": version}
+        if spec is not None:
+            body["spec"] = spec.model_dump(mode="json")
+        if extra:
+            body.update(extra)
+        return {PLANNER_METADATA_KEY: body}
+
+    @staticmethod
+    def _tags(version: str, tag: str | None) -> tuple[str, ...]:
+        tags = ["release", "release-planning"]
+        if tag:
+            tags.append(tag)
+        tags.append(f"v{version}")
+        return tuple(tags)
+
+    def _trim(self, markdown: str, version: str) -> tuple[str, bool]:
+        limit = self.max_markdown_chars
+        if len(markdown) <= limit:
+            return markdown, False
+        cut = markdown.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        note = (
+            f"\n\n... (trimmed at {cut} of {len(markdown)} characters; "
+            f"read the resource release://{version} for the whole text)"
+        )
+        return markdown[:cut] + note, True
+
+    def _existing_link(self, state: ReleaseState, target_id: str, rel_type: str) -> StoredEntity | None:
+        for link in state.links:
+            rec = link.record
+            if (
+                isinstance(rec, LinkRecord)
+                and rec.target_id == target_id
+                and rec.relationship_type == rel_type
+            ):
+                return link
+        return None
+
+    def _link_change(self, task_id: str, target: tuple[str, str], rel_type: str, agent: str) -> Change:
+        target_id, target_type = target
+        return Change(
+            id=new_entity_id(),
+            record=LinkRecord(
+                source_id=task_id,
+                source_type="task",
+                target_id=target_id,
+                target_type=target_type,
+                relationship_type=rel_type,
+            ),
+            agent=agent,
+        )
+
+    def _commit(self, changes: list[Change]) -> list[StoredEntity]:
+        return self.store.commit(changes)
+
+    @staticmethod
+    def _check_expected(existing: Artifact | None, expected_revision: int | None, what: str) -> None:
+        if expected_revision is None:
+            return
+        if existing is None:
+            raise Conflict(
+                f"expected revision {expected_revision} of the {what}, but none is stored yet",
+                field="expected_revision",
+                next_step="omit expected_revision to create it",
+            )
+        if existing.entity.revision != expected_revision:
+            raise Conflict(
+                f"the {what} is at revision {existing.entity.revision}, not {expected_revision}: "
+                "someone changed it since you read it",
+                field="expected_revision",
+                next_step="call get_release_plan to see the current version, then retry with its revision",
+            )
+
+    def _write_artifact(
+        self,
+        tool: str,
+        spec: Any,
+        *,
+        expected_revision: int | None,
+        agent: str,
+        match: Callable[[Artifact], bool] | None = None,
+    ) -> WriteResult:
+        kind: str = spec.KIND
+        info = KINDS[kind]
+        version = spec.version
+        retried = False
+        for attempt in range(MAX_CAS_RETRIES):
+            state = self._require_release(version, tool)
+            assert state.task is not None
+            candidates = state.artifacts.get(kind, [])
+            existing = (
+                next((a for a in candidates if match(a)), None)
+                if match
+                else (candidates[0] if candidates else None)
+            )
+            self._check_expected(existing, expected_revision, info.kind.replace("_", " "))
+            ctx = state.context()
+            self._put_in_context(ctx, spec, existing)
+            findings = spec.check(ctx)
+            _raise_errors(findings, tool)
+            markdown = spec.render(ctx)
+            record = self._artifact_record(info, spec, ctx, markdown, state.task.id, version)
+            entity_id = existing.entity.id if existing else new_entity_id()
+            changes = [
+                Change(
+                    id=entity_id,
+                    record=record,
+                    agent=agent,
+                    expected_revision=existing.entity.revision if existing else None,
+                )
+            ]
+            if self._existing_link(state, entity_id, info.link_type) is None:
+                changes.append(
+                    self._link_change(state.task.id, (entity_id, info.entity_type), info.link_type, agent)
+                )
+            try:
+                stored = self._commit(changes)
+            except Conflict:
+                if expected_revision is not None or attempt == MAX_CAS_RETRIES - 1:
+                    raise
+                retried = True
+                continue
+            notices = _notices(findings)
+            if retried:
+                notices.append(
+                    Notice(
+                        code="concurrent_update",
+                        message="another writer changed this release meanwhile; "
+                        "your version was applied on top of theirs",
+                    )
+                )
+            if existing is not None and not existing.typed:
+                notices.append(
+                    Notice(
+                        code="adopted_untyped",
+                        message=f"adopted the hand-written entity {entity_id}: it now carries a typed spec",
+                    )
+                )
+            return self._write_result(state, kind, stored[0], spec, ctx, markdown, existing is None, notices)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _put_in_context(ctx: ReleaseContext, spec: Any, existing: Artifact | None) -> None:
+        kind = spec.KIND
+        if kind == "release_plan":
+            ctx.plan = spec
+        elif kind == "rollback_strategy":
+            ctx.rollback = spec
+        elif kind == "rollout_plan":
+            ctx.rollout = spec
+        elif kind == "runbook":
+            ctx.runbook = spec
+        elif kind == "migration_path":
+            others = [m for m in ctx.migrations if existing is None or m is not existing.spec]
+            ctx.migrations = [*others, spec]
+
+    def _artifact_record(
+        self, info: KindInfo, spec: Any, ctx: ReleaseContext, markdown: str, task_id: str, version: str
+    ) -> Record:
+        title = spec.title(ctx)
+        metadata = self._metadata(info.kind, version, spec)
+        tags = self._tags(version, info.tag)
+        if info.entity_type == "context":
+            return ContextRecord(
+                title=title,
+                content=markdown,
+                source="release-planning",
+                relevance="high",
+                tags=tags,
+                metadata=metadata,
+            )
+        confidence = spec.confidence(ctx)
+        return ReasoningRecord(
+            title=title,
+            task_id=task_id,
+            conclusion=markdown,
+            confidence=float(confidence) if confidence is not None else 0.0,
+            tags=tags,
+            metadata=metadata,
+        )
+
+    def _write_result(
+        self,
+        state: ReleaseState,
+        kind: str,
+        entity: StoredEntity,
+        spec: Any,
+        ctx: ReleaseContext,
+        markdown: str,
+        created: bool,
+        notices: list[Notice],
+    ) -> WriteResult:
+        assert state.task is not None
+        version = state.version
+        trimmed, truncated = self._trim(markdown, version)
+        art = Artifact(kind, entity, spec)
+        missing = [
+            k for k in ARTIFACT_KINDS if k not in state.artifacts and k != kind and k != "migration_path"
+        ]
+        steps = [f"next: {NEXT_TOOL[kind]}"]
+        if missing:
+            steps.append(
+                "still to plan: " + ", ".join(f"{k.replace('_', ' ')} ({TOOL_OF_KIND[k]})" for k in missing)
+            )
+        steps.append(
+            f"to update this {kind.replace('_', ' ')} later, call {TOOL_OF_KIND[kind]} again with "
+            f"expected_revision={entity.revision}"
+        )
+        return WriteResult(
+            release=version,
+            task_id=state.task.id,
+            artifact=art.ref(),
+            revision=entity.revision,
+            created=created,
+            markdown=trimmed,
+            markdown_truncated=truncated,
+            resource_uri=f"release://{version}",
+            warnings=notices,
+            next_steps=steps,
+            computed=spec.computed(ctx),
+        )
+
+    # ------------------------------------------------------------------ step 1
     def create_release_plan(
-        self, spec: ReleasePlanSpec, *, task_id: str | None = None, expected_revision: int | None = None,
+        self,
+        spec: ReleasePlanSpec,
+        *,
+        task_id: str | None = None,
+        expected_revision: int | None = None,
         agent: str = "default",
     ) -> WriteResult:
-        raise NotImplementedError
+        version = spec.version
+        retried = False
+        for attempt in range(MAX_CAS_RETRIES):
+            state = self._load(version)
+            task = state.task
+            if task_id is not None:
+                given = self.store.resolve("task", task_id)
+                if (
+                    task is not None
+                    and task.id != given.id
+                    and (_meta(task) or {}).get("kind") == RELEASE_KIND
+                ):
+                    raise Conflict(
+                        f"release {version} already has the task {task.id}, not {given.id}",
+                        field="task_id",
+                        next_step="omit task_id to update the existing release",
+                    )
+                if task is None or task.id != given.id:
+                    task = given
+                    state = self._load_with_task(version, given)
+            existing = state.one("release_plan")
+            self._check_expected(existing, expected_revision, "release plan")
+            ctx = state.context()
+            ctx.plan = spec
+            findings = spec.check(ctx)
+            _raise_errors(findings, "create_release_plan")
+            markdown = spec.render(ctx)
 
+            task_record = TaskRecord(
+                title=spec.task_title(),
+                description=self._task_description(spec),
+                status=task.record.status
+                if task is not None and isinstance(task.record, TaskRecord)
+                else "todo",
+                priority="high" if spec.release_type == "major" else "medium",
+                tags=("release", f"v{version}"),
+                metadata=self._metadata(
+                    RELEASE_KIND,
+                    version,
+                    None,
+                    {
+                        "name": spec.name,
+                        "target_date": spec.target_date.isoformat(),
+                    },
+                ),
+            )
+            changes: list[Change] = []
+            if task is None:
+                hub_id = new_entity_id()
+                changes.append(Change(id=hub_id, record=task_record, agent=agent))
+            else:
+                hub_id = task.id
+                changes.append(
+                    Change(id=hub_id, record=task_record, agent=agent, expected_revision=task.revision)
+                )
+            info = KINDS["release_plan"]
+            plan_id = existing.entity.id if existing else new_entity_id()
+            changes.append(
+                Change(
+                    id=plan_id,
+                    record=self._artifact_record(info, spec, ctx, markdown, hub_id, version),
+                    agent=agent,
+                    expected_revision=existing.entity.revision if existing else None,
+                )
+            )
+            if task is None or self._existing_link(state, plan_id, info.link_type) is None:
+                changes.append(self._link_change(hub_id, (plan_id, "context"), info.link_type, agent))
+            try:
+                stored = self._commit(changes)
+            except Conflict:
+                if expected_revision is not None or attempt == MAX_CAS_RETRIES - 1:
+                    raise
+                retried = True
+                continue
+            state.task = stored[0]
+            notices = _notices(findings) + state.notices
+            if retried:
+                notices.append(
+                    Notice(
+                        code="concurrent_update",
+                        message="another writer changed this release meanwhile; "
+                        "your version was applied on top of theirs",
+                    )
+                )
+            if existing is not None and not existing.typed:
+                notices.append(
+                    Notice(
+                        code="adopted_untyped",
+                        message=f"adopted the hand-written plan {plan_id}: it now carries a typed spec",
+                    )
+                )
+            return self._write_result(
+                state, "release_plan", stored[1], spec, ctx, markdown, existing is None, notices
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _load_with_task(self, version: str, task: StoredEntity) -> ReleaseState:
+        state = self._load(version)
+        if state.task is None or state.task.id != task.id:
+            state.task = task
+            state.links = [
+                link
+                for link in self.store.links_from(task.id)
+                if isinstance(link.record, LinkRecord) and link.record.active
+            ]
+        return state
+
+    @staticmethod
+    def _task_description(spec: Any) -> str:
+        computed_counts = spec.computed(ReleaseContext(version=spec.version, plan=spec)).get("counts", {})
+        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in computed_counts.items() if n)
+        return (
+            f"Release v{spec.version} ({spec.release_type}) - {spec.name}, "
+            f"target {spec.target_date.isoformat()}. "
+            f"Features: {counts or 'none'}. Planned with engram-release-planner; "
+            "linked entities hold the plan, migration paths, rollback, rollout and runbook."
+        )
+
+    # ------------------------------------------------------------------ steps 2-5
     def design_migration_path(
         self, spec: MigrationPathSpec, *, expected_revision: int | None = None, agent: str = "default"
     ) -> WriteResult:
-        raise NotImplementedError
+        wanted = spec.change.casefold()
+
+        def same_change(art: Artifact) -> bool:
+            if art.spec is not None:
+                return str(art.spec.change).casefold() == wanted
+            return art.entity.title.removeprefix("Migration Path:").strip().casefold() == wanted
+
+        return self._write_artifact(
+            "design_migration_path", spec, expected_revision=expected_revision, agent=agent, match=same_change
+        )
 
     def design_rollback(
         self, spec: RollbackSpec, *, expected_revision: int | None = None, agent: str = "default"
     ) -> WriteResult:
-        raise NotImplementedError
+        return self._write_artifact("design_rollback", spec, expected_revision=expected_revision, agent=agent)
 
     def plan_rollout(
         self, spec: RolloutSpec, *, expected_revision: int | None = None, agent: str = "default"
     ) -> WriteResult:
-        raise NotImplementedError
+        return self._write_artifact("plan_rollout", spec, expected_revision=expected_revision, agent=agent)
 
     def create_runbook(
         self, spec: RunbookSpec, *, expected_revision: int | None = None, agent: str = "default"
     ) -> WriteResult:
-        raise NotImplementedError
+        return self._write_artifact("create_runbook", spec, expected_revision=expected_revision, agent=agent)
 
-    # -- step 6 --
+    # ------------------------------------------------------------------ step 6
     def link_release_entities(
         self, version: str, links: list[ExtraLink] | None = None, *, agent: str = "default"
     ) -> LinkResult:
-        raise NotImplementedError
+        version = _normalize(version)
+        state = self._require_release(version, "link_release_entities")
+        assert state.task is not None
+        wanted: list[tuple[str, str, str, str | None]] = []
+        for art in state.all():
+            wanted.append((art.entity.id, art.entity.type, KINDS[art.kind].link_type, None))
+        for i, extra in enumerate(links or []):
+            target = (
+                self.store.resolve(extra.target_type, extra.target_id)
+                if not is_entity_id(extra.target_id)
+                else self.store.get(extra.target_type, extra.target_id)
+            )
+            if target is None:
+                raise NotFound(
+                    f"no {extra.target_type} {extra.target_id}",
+                    field=f"links[{i}].target_id",
+                    next_step="check the id with `engram " + extra.target_type + " list`",
+                )
+            if target.id == state.task.id:
+                raise InvalidInput("a release task cannot link to itself", field=f"links[{i}].target_id")
+            wanted.append((target.id, target.type, extra.relationship_type, extra.description))
+        created_changes: list[Change] = []
+        existing_refs: list[LinkRef] = []
+        seen: set[tuple[str, str]] = set()
+        for target_id, target_type, rel_type, description in wanted:
+            if (target_id, rel_type) in seen:
+                continue
+            seen.add((target_id, rel_type))
+            found = self._existing_link(state, target_id, rel_type)
+            if found is not None:
+                existing_refs.append(self._link_ref(found))
+                continue
+            created_changes.append(
+                Change(
+                    id=new_entity_id(),
+                    record=LinkRecord(
+                        source_id=state.task.id,
+                        source_type="task",
+                        target_id=target_id,
+                        target_type=target_type,
+                        relationship_type=rel_type,
+                        description=description,
+                    ),
+                    agent=agent,
+                )
+            )
+        stored = self._commit(created_changes) if created_changes else []
+        notices = list(state.notices)
+        missing = [k for k in ARTIFACT_KINDS if k not in state.artifacts and k != "migration_path"]
+        steps = ["call summarize_release for the stakeholder summary"]
+        if missing:
+            steps.insert(0, "not planned yet: " + ", ".join(TOOL_OF_KIND[k] for k in missing))
+        return LinkResult(
+            release=version,
+            task_id=state.task.id,
+            created=[self._link_ref(e) for e in stored],
+            existing=existing_refs,
+            warnings=notices,
+            next_steps=steps,
+        )
 
-    # -- reads --
+    @staticmethod
+    def _link_ref(entity: StoredEntity) -> LinkRef:
+        rec = entity.record
+        assert isinstance(rec, LinkRecord)
+        return LinkRef(
+            relationship_id=entity.id,
+            source_id=rec.source_id,
+            target_id=rec.target_id,
+            target_type=rec.target_type,
+            relationship_type=_link_type_name(rec),
+        )
+
+    # ------------------------------------------------------------------ reads
+    def _release_findings(self, state: ReleaseState) -> list[Notice]:
+        ctx = state.context()
+        notices = list(state.notices)
+        for art in state.all():
+            if art.spec is None:
+                continue
+            for f in art.spec.check(ctx):
+                notices.append(
+                    Notice(
+                        code=f.code,
+                        message=f"{art.kind}: {f.message}"
+                        if f.severity == "warning"
+                        else f"{art.kind} (error): {f.message}",
+                        field=f.field,
+                    )
+                )
+        linked = {link.record.target_id for link in state.links if isinstance(link.record, LinkRecord)}
+        for art in state.all():
+            if art.entity.id not in linked:
+                notices.append(
+                    Notice(
+                        code="artifact_not_linked",
+                        message=f"{art.entity.title} is not linked from the release task; "
+                        "call link_release_entities",
+                    )
+                )
+        return notices
+
+    def _full_markdown(self, state: ReleaseState) -> str:
+        ctx = state.context()
+        task = state.task
+        name = self._release_name(state)
+        parts = [f"# Release v{state.version}" + (f" - {name}" if name else "")]
+        if task is not None:
+            status = task.record.status if isinstance(task.record, TaskRecord) else "todo"
+            parts.append(f"Engram task `{task.id}` (status: {status}).")
+        for art in state.all():
+            body = art.spec.render(ctx) if art.spec is not None else art.stored_markdown()
+            suffix = "" if art.typed else " (untyped: written by hand, shown as stored)"
+            parts.append(f"---\n\n# {art.entity.title}{suffix}\n\n{body.strip()}")
+        missing = self._missing(state)
+        if missing:
+            parts.append("---\n\nNot planned yet: " + ", ".join(k.replace("_", " ") for k in missing) + ".")
+        return "\n\n".join(parts) + "\n"
+
+    @staticmethod
+    def _missing(state: ReleaseState) -> list[str]:
+        return [k for k in ARTIFACT_KINDS if k != "migration_path" and k not in state.artifacts]
+
+    @staticmethod
+    def _release_name(state: ReleaseState) -> str:
+        plan = state.one("release_plan")
+        if plan is not None and plan.spec is not None:
+            return str(plan.spec.name)
+        if state.task is not None:
+            meta = _meta(state.task) or {}
+            if meta.get("name"):
+                return str(meta["name"])
+            title = state.task.title
+            if " - " in title:
+                return title.split(" - ", 1)[1]
+        if plan is not None and " - " in plan.entity.title:
+            return plan.entity.title.split(" - ", 1)[1]
+        return ""
+
+    def _target_date(self, state: ReleaseState) -> str | None:
+        plan = state.one("release_plan")
+        if plan is not None and plan.spec is not None:
+            return str(plan.spec.target_date.isoformat())
+        meta = _meta(state.task) if state.task is not None else None
+        return str(meta["target_date"]) if meta and meta.get("target_date") else None
+
+    def _read_state(self, version: str) -> ReleaseState:
+        version = _normalize(version)
+        state = self._load(version)
+        if state.task is None and not state.artifacts:
+            raise NotFound(
+                f"no release {version} is planned",
+                field="version",
+                next_step="call list_release_plans to see planned versions, "
+                "or create_release_plan to start one",
+            )
+        return state
+
     def get_release_plan(self, version: str) -> ReleaseView:
-        raise NotImplementedError
+        state = self._read_state(version)
+        markdown, truncated = self._trim(self._full_markdown(state), state.version)
+        missing = self._missing(state)
+        steps = [f"plan the {k.replace('_', ' ')} with {TOOL_OF_KIND[k]}" for k in missing]
+        if not missing:
+            steps.append("call summarize_release for the stakeholder summary")
+        task = state.task
+        return ReleaseView(
+            release=state.version,
+            name=self._release_name(state),
+            status=task.record.status if task is not None and isinstance(task.record, TaskRecord) else "todo",
+            target_date=self._target_date(state),
+            task_id=task.id if task is not None else "",
+            typed=all(a.typed for a in state.all()) and (task is None or _meta(task) is not None),
+            artifacts=(
+                [
+                    ArtifactRef(
+                        kind=RELEASE_KIND,
+                        entity_type="task",
+                        entity_id=task.id,
+                        title=task.title,
+                        revision=task.revision,
+                        typed=_meta(task) is not None,
+                        updated_at=task.updated_at,
+                    )
+                ]
+                if task is not None
+                else []
+            )
+            + [a.ref() for a in state.all()],
+            links=[self._link_ref(link) for link in state.links],
+            missing=missing,
+            markdown=markdown,
+            markdown_truncated=truncated,
+            resource_uri=f"release://{state.version}",
+            warnings=self._release_findings(state),
+            next_steps=steps,
+        )
+
+    def _release_versions(self) -> list[str]:
+        """Every planned version: typed hub tasks, plus hand-made releases found by their titles."""
+        found: set[str] = set()
+        for task in self.store.find("task", kind=RELEASE_KIND):
+            version = (_meta(task) or {}).get("release")
+            if isinstance(version, str):
+                found.add(version)
+        # Engram drops --tags on context create, so hand-made plans can only be found by title.
+        for etype in ("task", "context"):
+            for entity in self.store.find(etype):  # type: ignore[arg-type]
+                if _meta(entity) is None:
+                    version = release_of_title(entity.title)
+                    if version:
+                        found.add(version)
+        return sorted(found, key=_semver_key, reverse=True)
 
     def list_release_plans(
         self, status: ReleaseStatus | None = None, limit: int = 20, cursor: str | None = None
     ) -> ReleasePage:
-        raise NotImplementedError
+        if not 1 <= limit <= 100:
+            raise InvalidInput(f"limit {limit} is out of range", field="limit", valid="1 to 100")
+        offset = self._decode_cursor(cursor)
+        versions = self._release_versions()
+        rows: list[ReleaseSummary] = []
+        for version in versions:
+            state = self._load(version)
+            task = state.task
+            task_status = (
+                task.record.status if task is not None and isinstance(task.record, TaskRecord) else "todo"
+            )
+            if status is not None and task_status != status:
+                continue
+            updated = max(
+                [a.entity.updated_at for a in state.all()] + ([task.updated_at] if task else []) or [""]
+            )
+            rows.append(
+                ReleaseSummary(
+                    release=version,
+                    name=self._release_name(state),
+                    status=task_status,
+                    target_date=self._target_date(state),
+                    task_id=task.id if task else "",
+                    artifacts=[k for k in ARTIFACT_KINDS if k in state.artifacts],
+                    typed=all(a.typed for a in state.all()) and (task is None or _meta(task) is not None),
+                    updated_at=updated,
+                )
+            )
+        page = rows[offset : offset + limit]
+        next_offset = offset + limit
+        return ReleasePage(
+            releases=page,
+            next_cursor=self._encode_cursor(next_offset) if next_offset < len(rows) else None,
+            total=len(rows),
+        )
+
+    @staticmethod
+    def _encode_cursor(offset: int) -> str:
+        return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+    @staticmethod
+    def _decode_cursor(cursor: str | None) -> int:
+        if not cursor:
+            return 0
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            if raw.startswith("o:") and raw[2:].isdigit():
+                return int(raw[2:])
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            pass
+        raise InvalidInput(
+            "cursor is not one this server issued",
+            field="cursor",
+            next_step="pass the next_cursor of the previous page, or omit cursor to start over",
+        )
 
     def summarize_release(self, version: str) -> StakeholderSummary:
-        raise NotImplementedError
+        state = self._read_state(version)
+        from .summary import stakeholder_summary
 
-    # -- for resources (whole, never trimmed) --
+        summary, facts = stakeholder_summary(
+            state.version, state.context(), self._missing(state), [a for a in state.all() if not a.typed]
+        )
+        warnings = self._release_findings(state)
+        steps = [f"plan the {k.replace('_', ' ')} with {TOOL_OF_KIND[k]}" for k in self._missing(state)]
+        if warnings:
+            steps.append("review the warnings with get_release_plan before go-live")
+        return StakeholderSummary(
+            release=state.version, summary=summary, facts=facts, warnings=warnings, next_steps=steps
+        )
+
+    # ------------------------------------------------------------------ resources
     def release_markdown(self, version: str) -> str:
-        raise NotImplementedError
+        return self._full_markdown(self._read_state(version))
 
     def release_json(self, version: str) -> dict[str, Any]:
-        raise NotImplementedError
+        state = self._read_state(version)
+        ctx = state.context()
+        task = state.task
+        return {
+            "release": state.version,
+            "name": self._release_name(state),
+            "task": None
+            if task is None
+            else {
+                "id": task.id,
+                "title": task.title,
+                "revision": task.revision,
+                "status": getattr(task.record, "status", None),
+            },
+            "artifacts": [
+                {
+                    **a.ref().model_dump(),
+                    "spec": a.spec.model_dump(mode="json") if a.spec is not None else None,
+                    "computed": a.spec.computed(ctx) if a.spec is not None else None,
+                    "markdown": None if a.typed else a.stored_markdown(),
+                }
+                for a in state.all()
+            ],
+            "links": [self._link_ref(link).model_dump() for link in state.links],
+            "warnings": [n.model_dump() for n in self._release_findings(state)],
+        }
 
     def release_timeline(self, version: str) -> str:
-        """Mermaid gantt of the rollout (NotFound if no rollout is planned)."""
-        raise NotImplementedError
+        state = self._read_state(version)
+        rollout = state.one("rollout_plan")
+        if rollout is None or rollout.spec is None:
+            raise NotFound(
+                f"release {state.version} has no typed rollout plan",
+                field="version",
+                next_step="call plan_rollout first",
+            )
+        return str(rollout.spec.gantt(state.context()))
