@@ -16,8 +16,8 @@ from release_planner.tools.examples import rollback as rollback_example
 from release_planner.tools.examples import rollout as rollout_example
 from release_planner.tools.examples import runbook as runbook_example
 from release_planner.tools.migration import MigrationPathSpec
-from release_planner.tools.ports import ContextRecord, LinkRecord, ReasoningRecord, TaskRecord, new_entity_id
 from release_planner.tools.ports import Change as StoreChange
+from release_planner.tools.ports import ContextRecord, LinkRecord, ReasoningRecord, TaskRecord, new_entity_id
 from release_planner.tools.release_plan import ReleasePlanSpec
 from release_planner.tools.rollback import RollbackSpec
 from release_planner.tools.rollout import RolloutSpec
@@ -58,13 +58,22 @@ def test_the_seed_example_plans_end_to_end_and_links_every_artifact(planner: Rel
     linked = planner.link_release_entities("v2.5.0")
     assert linked.created == []  # every write already linked its artifact atomically
     assert sorted(link.relationship_type for link in linked.existing) == [
-        "documents", "documents", "references", "references",
+        "documents",
+        "documents",
+        "references",
+        "references",
     ]
 
     view = planner.get_release_plan("2.5.0")
     assert view.missing == []
     assert view.typed is True
-    assert [a.kind for a in view.artifacts] == ["release", "release_plan", "rollback_strategy", "rollout_plan", "runbook"]
+    assert [a.kind for a in view.artifacts] == [
+        "release",
+        "release_plan",
+        "rollback_strategy",
+        "rollout_plan",
+        "runbook",
+    ]
     assert view.name == plan_example.ARGS["name"]
     assert "# Rollback Strategy: v2.5.0" in view.markdown
 
@@ -74,7 +83,9 @@ def test_the_seed_example_plans_end_to_end_and_links_every_artifact(planner: Rel
     assert summary.facts["missing"] == []
 
 
-def test_the_corrected_seed_example_raises_no_errors_and_no_cross_artifact_warnings(planner: ReleasePlanner) -> None:
+def test_the_corrected_seed_example_raises_no_errors_and_no_cross_artifact_warnings(
+    planner: ReleasePlanner,
+) -> None:
     plan_seed(planner)
     codes = {w.code for w in planner.get_release_plan("2.5.0").warnings}
     assert "halt_threshold_disagrees_with_rollback" not in codes
@@ -93,7 +104,9 @@ def test_writing_again_updates_the_same_entity_with_the_next_revision(planner: R
     assert "Reduce support tickets by a quarter" in planner.release_markdown("2.5.0")
 
 
-def test_a_stale_expected_revision_is_a_conflict_and_changes_nothing(planner: ReleasePlanner, store: MemoryStore) -> None:
+def test_a_stale_expected_revision_is_a_conflict_and_changes_nothing(
+    planner: ReleasePlanner, store: MemoryStore
+) -> None:
     planner.create_release_plan(ReleasePlanSpec.model_validate(plan_example.ARGS))
     planner.create_release_plan(ReleasePlanSpec.model_validate(plan_example.ARGS), expected_revision=1)
     before = planner.release_json("2.5.0")
@@ -110,7 +123,9 @@ def test_steps_after_the_first_need_the_release_plan(planner: ReleasePlanner) ->
     assert "create_release_plan" in (info.value.next_step or "")
 
 
-def test_an_invalid_plan_is_refused_whole_and_nothing_is_stored(planner: ReleasePlanner, store: MemoryStore) -> None:
+def test_an_invalid_plan_is_refused_whole_and_nothing_is_stored(
+    planner: ReleasePlanner, store: MemoryStore
+) -> None:
     args = copy.deepcopy(plan_example.ARGS)
     args["features"] = [*args["features"], copy.deepcopy(args["features"][0])]  # duplicate feature name
     with pytest.raises(InvalidInput) as info:
@@ -155,21 +170,41 @@ def test_long_markdown_is_trimmed_with_a_pointer_to_the_resource(store: MemorySt
 def test_stored_specs_round_trip_exactly(planner: ReleasePlanner) -> None:
     plan_seed(planner)
     stored = {a["kind"]: a["spec"] for a in planner.release_json("2.5.0")["artifacts"]}
-    assert ReleasePlanSpec.model_validate(stored["release_plan"]) == ReleasePlanSpec.model_validate(plan_example.ARGS)
-    assert RolloutSpec.model_validate(stored["rollout_plan"]) == RolloutSpec.model_validate(rollout_example.ARGS)
+    assert ReleasePlanSpec.model_validate(stored["release_plan"]) == ReleasePlanSpec.model_validate(
+        plan_example.ARGS
+    )
+    assert RolloutSpec.model_validate(stored["rollout_plan"]) == RolloutSpec.model_validate(
+        rollout_example.ARGS
+    )
 
 
 def hand_written_release(store: MemoryStore, version: str = "2.4.0") -> dict[str, str]:
     """Entities as the Engram skill has agents create them by hand: no metadata, no tags."""
     ids = {k: new_entity_id() for k in ("task", "plan", "rollback", "l1", "l2")}
-    store.commit([
-        StoreChange(ids["task"], TaskRecord(title=f"Ship v{version}", description="hand made")),
-        StoreChange(ids["plan"], ContextRecord(title=f"Release Plan: v{version} - Search", content="## Release Information\n\nby hand")),
-        StoreChange(ids["rollback"], ReasoningRecord(title=f"Rollback Strategy: v{version}", task_id=ids["task"],
-                                                     conclusion="## Rollback Decision Criteria\n\nby hand", confidence=0.9)),
-        StoreChange(ids["l1"], LinkRecord(ids["task"], "task", ids["plan"], "context", "references")),
-        StoreChange(ids["l2"], LinkRecord(ids["task"], "task", ids["rollback"], "reasoning", "documents")),
-    ])
+    store.commit(
+        [
+            StoreChange(ids["task"], TaskRecord(title=f"Ship v{version}", description="hand made")),
+            StoreChange(
+                ids["plan"],
+                ContextRecord(
+                    title=f"Release Plan: v{version} - Search", content="## Release Information\n\nby hand"
+                ),
+            ),
+            StoreChange(
+                ids["rollback"],
+                ReasoningRecord(
+                    title=f"Rollback Strategy: v{version}",
+                    task_id=ids["task"],
+                    conclusion="## Rollback Decision Criteria\n\nby hand",
+                    confidence=0.9,
+                ),
+            ),
+            StoreChange(ids["l1"], LinkRecord(ids["task"], "task", ids["plan"], "context", "references")),
+            StoreChange(
+                ids["l2"], LinkRecord(ids["task"], "task", ids["rollback"], "reasoning", "documents")
+            ),
+        ]
+    )
     return ids
 
 
