@@ -1,0 +1,183 @@
+"""Command line: ``engram-release-planner [serve|demo|show VERSION|list] [options]``.
+
+``serve`` (the default) speaks MCP on stdio, or Streamable HTTP with ``--http``. In stdio mode
+nothing but the protocol may reach stdout, so every log line goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .settings import ENV_PREFIX, Settings, SettingsError, env_var, settings_table
+
+log = logging.getLogger("release_planner.server")
+
+COMMANDS = ("serve", "demo", "show", "list")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    # SUPPRESS keeps options that were not given out of the namespace, so a subcommand's parser does
+    # not reset what was given before the subcommand, and the environment still applies.
+    p = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    g = p.add_argument_group("settings (each also read from " + ENV_PREFIX + "<NAME>)")
+    g.add_argument("--workspace", metavar="DIR", help="git repository holding the Engram data (default: cwd)")
+    g.add_argument("--store", choices=["git", "engram-cli", "memory"], help="storage backend (default: git)")
+    g.add_argument("--engram-binary", metavar="PATH", help="engram executable for --store engram-cli")
+    g.add_argument(
+        "--agent", help="agent recorded on entities (default: the MCP client's name, else 'default')"
+    )
+    g.add_argument("--read-only", action="store_true", help="register only the read tools")
+    g.add_argument("--http", action="store_true", help="serve Streamable HTTP instead of stdio")
+    g.add_argument("--host", dest="http_host", metavar="HOST", help="HTTP bind address (default: 127.0.0.1)")
+    g.add_argument("--port", dest="http_port", type=int, metavar="PORT", help="HTTP port (default: 8765)")
+    g.add_argument("--path", dest="http_path", metavar="PATH", help="HTTP endpoint path (default: /mcp)")
+    g.add_argument(
+        "--token-file", metavar="FILE", help="file holding the bearer token HTTP clients must send"
+    )
+    g.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        type=str.upper,
+        help="stderr log level (default: WARNING)",
+    )
+    g.add_argument(
+        "--max-markdown-chars", type=int, metavar="N", help="trim Markdown in tool results to N chars"
+    )
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    table = "\n".join(f"  {flag:<22} {env:<44} {default}" for flag, env, default, _ in settings_table())
+    parser = argparse.ArgumentParser(
+        prog="engram-release-planner",
+        description="MCP server that plans software releases and stores them in Engram.",
+        parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="settings (flag, environment variable, default):\n" + table,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("serve", parents=[common], help="serve MCP on stdio (default) or HTTP (--http)")
+    sub.add_parser(
+        "demo",
+        parents=[common],
+        help="plan the skill's v2.5.0 example end to end through an MCP client session "
+        "(in a new temporary workspace unless --workspace is given)",
+    )
+    show = sub.add_parser("show", parents=[common], help="print a release as Markdown")
+    show.add_argument("version", help="release version, e.g. 2.5.0")
+    lst = sub.add_parser("list", parents=[common], help="list the planned releases")
+    lst.add_argument("--status", choices=["todo", "inprogress", "done", "blocked", "cancelled"])
+    return parser
+
+
+def settings_from_args(ns: argparse.Namespace, environ: Any = None) -> Settings:
+    given = vars(ns)
+    overrides: dict[str, Any] = {name: given[name] for name in Settings.model_fields if name in given}
+    if given.get("http"):
+        overrides["transport"] = "http"
+    return Settings.from_sources(overrides, environ)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    command = ns.command or "serve"
+    try:
+        settings = settings_from_args(ns)
+    except SettingsError as exc:
+        print(f"engram-release-planner: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if command == "serve":
+            return _serve(settings)
+        if command == "demo":
+            from .demo import run_demo
+
+            chosen = "workspace" in vars(ns) or env_var("workspace") in os.environ
+            return run_demo(settings, temporary_workspace=not chosen)
+        if command == "show":
+            return _show(settings, ns.version)
+        return _list(settings, ns.status)
+    except SettingsError as exc:
+        print(f"engram-release-planner: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _serve(settings: Settings) -> int:
+    from .app import build_server
+
+    server = build_server(settings)
+    if settings.transport == "http":
+        from .http import serve_http
+
+        serve_http(server, settings)
+    else:
+        server.run("stdio")
+    return 0
+
+
+def _planner(settings: Settings) -> Any:
+    from ..tools.service import ReleasePlanner
+    from .app import open_store
+
+    store = open_store(settings)
+    return store, ReleasePlanner(store, max_markdown_chars=settings.max_markdown_chars)
+
+
+def _show(settings: Settings, version: str) -> int:
+    from ..tools.errors import PlannerError
+
+    store, planner = _planner(settings)
+    try:
+        sys.stdout.write(planner.release_markdown(version))
+        return 0
+    except PlannerError as exc:
+        print(f"engram-release-planner: {exc.describe()}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def _list(settings: Settings, status: str | None) -> int:
+    from ..tools.errors import PlannerError
+
+    store, planner = _planner(settings)
+    try:
+        cursor = None
+        rows = []
+        while True:
+            page = planner.list_release_plans(status, 100, cursor)
+            rows.extend(page.releases)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    except PlannerError as exc:
+        print(f"engram-release-planner: {exc.describe()}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    if not rows:
+        print(f"No releases planned in {settings.workspace}")
+        return 0
+    print(f"{'VERSION':<14} {'STATUS':<11} {'TARGET':<11} {'TASK':<9} {'NAME':<32} ARTIFACTS")
+    for r in rows:
+        print(
+            f"{r.release:<14} {r.status:<11} {r.target_date or '-':<11} {r.task_id[:8]:<9} "
+            f"{r.name[:32]:<32} {', '.join(r.artifacts)}"
+        )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

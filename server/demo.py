@@ -1,0 +1,152 @@
+"""``engram-release-planner demo``: plan the skill's v2.5.0 example through a real MCP client session.
+
+The demo drives the in-process server with ``mcp.Client`` exactly as an agent would (tool calls in
+step order with the arguments in ``tools/examples``), then prints the stakeholder summary, the
+warnings, and where the entities are stored with the commands to look at them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+
+from ..tools.common import normalize_version
+from ..tools.service import WRITE_TOOLS
+from .settings import Settings
+
+DEMO_VERSION = "2.5.0"
+CLIENT_NAME = "release-planner-demo"
+
+# The example module (tools/examples/<name>.py, variable ARGS) for each write tool.
+EXAMPLE_MODULE = {
+    "create_release_plan": "release_plan",
+    "design_migration_path": "migration",
+    "design_rollback": "rollback",
+    "plan_rollout": "rollout",
+    "create_runbook": "runbook",
+}
+
+
+class DemoFailed(Exception):
+    pass
+
+
+def example_args(tool: str) -> dict[str, Any] | None:
+    """``ARGS`` of the example module for ``tool``, or None if the module has none."""
+    module = importlib.import_module(f"..tools.examples.{EXAMPLE_MODULE[tool]}", __package__)
+    args = getattr(module, "ARGS", None)
+    return dict(args) if isinstance(args, dict) else None
+
+
+def run_demo(settings: Settings, *, temporary_workspace: bool, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    if temporary_workspace and settings.store != "memory":  # the memory store writes nothing to disk
+        workspace = Path(tempfile.mkdtemp(prefix="release-planner-demo-"))
+        settings = settings.model_copy(update={"workspace": workspace})
+    try:
+        anyio.run(_demo, settings, out)
+    except DemoFailed as exc:
+        print(f"demo stopped: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(name, args)
+    if result.is_error:
+        text = " ".join(getattr(block, "text", "") for block in result.content)
+        raise DemoFailed(f"{name} failed: {text}")
+    return dict(result.structured_content or {})
+
+
+async def _demo(settings: Settings, out: TextIO) -> None:
+    from mcp import Client
+    from mcp.types import Implementation
+
+    from .app import build_server, server_version
+
+    def say(text: str = "") -> None:
+        print(text, file=out)
+
+    server = build_server(settings)
+    client_info = Implementation(name=CLIENT_NAME, version=server_version())
+    where = (
+        "in memory (gone when the demo ends)" if settings.store == "memory" else f"in {settings.workspace}"
+    )
+    say(f"Planning release {DEMO_VERSION} through MCP, {settings.store} store {where}")
+    say()
+    artifacts: list[tuple[str, str, str, str]] = []  # kind, entity type, id, title
+    task_id = ""
+    warnings: list[dict[str, Any]] = []
+    breaking_changes: list[Any] = []
+    async with Client(server, client_info=client_info) as client:
+        for step, tool in enumerate(WRITE_TOOLS, start=1):
+            args = example_args(tool.name)
+            if tool.name == "design_migration_path" and not breaking_changes:
+                say(f"{step}. {tool.name:<22} skipped: {DEMO_VERSION} has no breaking changes")
+                continue
+            if args is None or normalize_version(str(args.get("version", ""))) != DEMO_VERSION:
+                say(f"{step}. {tool.name:<22} skipped: no example arguments for {DEMO_VERSION}")
+                continue
+            if tool.name == "create_release_plan":
+                breaking_changes = list(args.get("breaking_changes") or [])
+            res = await _call(client, tool.name, args)
+            art = res["artifact"]
+            task_id = res["task_id"]
+            artifacts.append((art["kind"], art["entity_type"], art["entity_id"], art["title"]))
+            warnings.extend({"step": tool.name, **w} for w in res.get("warnings", []))
+            verb = "created" if res.get("created") else "updated"
+            say(
+                f"{step}. {tool.name:<22} {verb} {art['entity_type']} {art['entity_id']} "
+                f"(revision {res['revision']}, {len(res.get('warnings', []))} warnings)"
+            )
+        linked = await _call(client, "link_release_entities", {"version": DEMO_VERSION})
+        say(
+            f"6. {'link_release_entities':<22} {len(linked['created'])} links created, "
+            f"{len(linked['existing'])} already there"
+        )
+        view = await _call(client, "get_release_plan", {"version": DEMO_VERSION})
+        summary = await _call(client, "summarize_release", {"version": DEMO_VERSION})
+
+    say()
+    say(f"Release {view['release']} - {view['name']} (status {view['status']}, target {view['target_date']})")
+    if view.get("missing"):
+        say(f"Not planned yet: {', '.join(view['missing'])}")
+    say()
+    say("Stakeholder summary:")
+    say(textwrap.indent(textwrap.fill(summary["summary"], width=100), "  "))
+    say()
+    seen = {(w["step"], w["code"]) for w in warnings}
+    cross = [w for w in view.get("warnings", []) if not any(code == w["code"] for _, code in seen)]
+    all_warnings = [*warnings, *({"step": "release", **w} for w in cross)]
+    say(f"Warnings ({len(all_warnings)}):" if all_warnings else "Warnings: none")
+    for w in all_warnings:
+        say(
+            textwrap.fill(f"- [{w['step']}] {w['code']}: {w['message']}", width=100, subsequent_indent="    ")
+        )
+    say()
+    say("Where it lives:")
+    if settings.store == "memory":
+        say("  the memory store: nothing was written to disk (use --store git to keep the entities)")
+    else:
+        say(f"  {'workspace':<18} {settings.workspace}")
+    say(f"  {'release task':<18} task {task_id}")
+    for kind, entity_type, entity_id, title in artifacts:
+        say(f"  {kind:<18} {entity_type} {entity_id}  {title}")
+    if settings.store != "memory":
+        ws = shlex.quote(str(settings.workspace))
+        say()
+        say("Look at it:")
+        say(f"  cd {ws}")
+        say("  git for-each-ref refs/engram")
+        say(f"  engram task show {task_id}")
+        for _, entity_type, entity_id, _ in artifacts:
+            say(f"  engram {entity_type} show {entity_id}")
+        say(f"  engram-release-planner show {DEMO_VERSION} --workspace {ws}")
