@@ -20,9 +20,18 @@ def _day(iso: str | None) -> str | None:
     return f"{d:%B} {d.day}, {d.year}"
 
 
+def _span(start: str, end: str) -> str:
+    first, last = _day(start) or start, _day(end) or end
+    if first[-4:] == last[-4:]:
+        first = first[:-6]  # both ends in one year: "March 16 to March 25, 2026"
+    return f"{first} to {last}"
+
+
 def _minutes(value: float) -> str:
     if value < 1:
         return "under 1 minute"
+    if value == 1:
+        return "1 minute"
     if value < 90:
         return f"{value:g} minutes"
     return f"{value / 60:.1f} hours"
@@ -53,11 +62,10 @@ def stakeholder_summary(
         for batch in ("must_have", "nice_to_have"):
             names = [f.name for f in active if f.batch == batch]
             if names:
-                groups.append(f"{_join(names)} ({BATCH_LABEL[batch]})")
+                groups.append(f"{BATCH_LABEL[batch]}: {_join(names)}")
         if active:
-            sentences.append(
-                f"It includes {len(active)} feature{'s' if len(active) != 1 else ''}: {'; '.join(groups)}."
-            )
+            plural = "s" if len(active) != 1 else ""
+            sentences.append(f"It includes {len(active)} feature{plural} ({'; '.join(groups)}).")
         if deferred:
             sentences.append(f"{len(deferred)} deferred: {_join([f.name for f in deferred])}.")
         unflagged = pc.get("features_without_flag", [])
@@ -90,7 +98,7 @@ def stakeholder_summary(
         shape = " → ".join(f"{p:g}%" for p in pct)
         span = ""
         if rc.get("start") and rc.get("end"):
-            span = f", {_day(rc['start'])} to {_day(rc['end'])}"
+            span = f", {_span(rc['start'], rc['end'])}"
         days = rc.get("total_days")
         length = f"{days:g}-day " if isinstance(days, (int, float)) else ""
         sentences.append(
