@@ -46,7 +46,9 @@ def open_store(settings: Settings) -> Store:
     if settings.store == "engram-cli":
         from .engram.cli import EngramCliStore
 
-        return EngramCliStore(settings.workspace, binary=settings.engram_binary)
+        # engram's `task list` shows only one agent's tasks, so name ours or it misses release tasks.
+        agents = (settings.agent,) if settings.agent else ()
+        return EngramCliStore(settings.workspace, binary=settings.engram_binary, agents=agents)
     from .engram.gitrefs import GitRefsStore
 
     return GitRefsStore(settings.workspace)
