@@ -50,9 +50,8 @@ def render_tables(data: dict[str, Any]) -> dict[str, str]:
         props = tool["inputSchema"].get("properties", {})
         required = set(tool["inputSchema"].get("required", []))
         params = ", ".join(f"`{p}`" if p in required else f"`{p}?`" for p in props)
-        tools.append(
-            f"| `{tool['name']}` | {params} | {_cell(_first_sentence(tool.get('description', '')))} | {_hints(tool)} |"
-        )
+        what = _cell(_first_sentence(tool.get("description", "")))
+        tools.append(f"| `{tool['name']}` | {params} | {what} | {_hints(tool)} |")
     prompts = ["| prompt | arguments | what it is for |", "|---|---|---|"]
     for prompt in data["prompts"]:
         args = ", ".join(
