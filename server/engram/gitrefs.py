@@ -1,0 +1,695 @@
+"""The default store: Engram's own git-refs format, read and written directly in the workspace repo.
+
+Each entity is a blob at ``refs/engram/{type}/{id}`` with a version sidecar per store
+(reference/engram-format.md §1), so the real ``engram`` CLI sees everything written here and the
+other way round.
+
+Each ``commit`` is one multi-ref transaction (``refs.RefFiles``: git's lock-file protocol plus a
+crash journal), so all entities of a call land or none do, even across ``kill -9``; updates
+compare-and-swap on the entity ref and on the version number.
+
+Reads are served from an in-process ``EntityIndex`` that is refreshed incrementally: inotify reports
+which refs changed (writes by other processes or the engram CLI included), with a stat-based scan
+where inotify is unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pygit2
+
+from ...tools.errors import Conflict, StorageError
+from ...tools.ports import (
+    ENTITY_TYPES,
+    Change,
+    EntityType,
+    StoredEntity,
+    StoreProblem,
+    is_entity_id,
+)
+from . import format as fmt
+from .index import EntityIndex
+from .refs import (
+    IN_DELETE_SELF,
+    IN_IGNORED,
+    IN_ISDIR,
+    IN_MOVE_SELF,
+    IN_Q_OVERFLOW,
+    JOURNAL_DIR,
+    Inotify,
+    RefBusy,
+    RefFiles,
+    RefStale,
+    RefUpdate,
+    StepHook,
+    read_all,
+    read_small,
+    ref_value,
+    stat_sig,
+)
+
+__all__ = ["JOURNAL_DIR", "GitRefsStore", "Refresh"]
+
+log = logging.getLogger(__name__)
+
+_OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_VDIR_RE = re.compile(r"^v([1-9][0-9]*)$")
+_BUSY_BUDGET_S = 5.0  # git's core.filesRefLockTimeout is 0.1 s; writers here hold locks ~1 ms
+_RACY_NS = 20_000_000  # coarse filesystem clocks tick every few ms; assume up to 20 ms
+
+Refresh = Literal["auto", "inotify", "stat"]
+
+
+# --- the store --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Planned:
+    change: Change
+    revision: int
+    parsed: fmt.Parsed
+    blob_oid: str
+
+
+def _open_repository(path: Path, create: bool) -> pygit2.Repository:
+    # Like engram: a workspace without its own .git gets one, even inside another repository.
+    if not (path / ".git").exists():
+        if not create:
+            raise StorageError(
+                f"{path} is not a git repository",
+                field="workspace",
+                next_step="run `git init` there, or open the store with create=True",
+            )
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return pygit2.init_repository(str(path))
+        except (OSError, pygit2.GitError) as exc:
+            raise StorageError(
+                f"cannot create a git repository at {path}: {exc}",
+                field="workspace",
+                next_step="pass a writable directory as the workspace",
+            ) from None
+    try:
+        return pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+    except pygit2.GitError as exc:
+        raise StorageError(f"cannot open the git repository at {path}: {exc}", field="workspace") from None
+
+
+def _common_dir(git_dir: str) -> str:
+    # Linked worktrees keep refs/ in the main repository's directory.
+    raw = read_all(os.path.join(git_dir, "commondir"))
+    if raw is None:
+        return os.path.normpath(git_dir)
+    return os.path.normpath(os.path.join(git_dir, raw.decode().strip()))
+
+
+def _split_ref(name: str) -> tuple[str, str, int] | None:
+    """``(type, id, N)`` for ``refs/engram/{type}/{id}`` (N=0) or ``.../v{N}/{id}``; else None."""
+    parts = name.split("/")
+    if len(parts) < 4 or parts[0] != "refs" or parts[1] != "engram" or parts[2] not in ENTITY_TYPES:
+        return None
+    if len(parts) == 4:
+        return parts[2], parts[3], 0
+    if len(parts) == 5:
+        m = _VDIR_RE.match(parts[3])
+        if m:
+            return parts[2], parts[4], int(m.group(1))
+    return None
+
+
+class GitRefsStore:
+    """``tools.ports.Store`` over Engram's git refs in ``workspace`` (git-initialised if needed)."""
+
+    name = "git"
+
+    def __init__(
+        self,
+        workspace: Path | str,
+        *,
+        clock: fmt.Clock | None = None,
+        create: bool = True,
+        refresh: Refresh = "auto",
+    ) -> None:
+        self._lock = threading.RLock()
+        self._clock = clock or fmt.system_clock
+        self._workspace = Path(workspace)
+        self._repo = _open_repository(self._workspace, create)
+        self._common = _common_dir(self._repo.path)
+        self._refs = RefFiles(self._common)
+        self._engram_dir = os.path.join(self._common, "refs", "engram")
+        self._step_hook: StepHook | None = None  # tests: simulate a crash at a transaction step
+        self._index = EntityIndex()
+        self._loose: dict[str, dict[str, str]] = {t: {} for t in ENTITY_TYPES}
+        self._loose_side: dict[str, dict[int, set[str]]] = {t: {} for t in ENTITY_TYPES}
+        self._packed_ours: dict[str, str] = {}
+        self._packed_seen: dict[str, str] | None = None
+        self._applied: dict[str, str] = {}
+        self._side_ns: dict[tuple[str, str], set[int]] = {}
+        self._problems: dict[str, str] = {}
+        self._dir_sigs: dict[str, tuple[tuple[int, int, int, int] | None, int]] = {}
+        self._file_sigs: dict[str, tuple[int, int, int, int] | None] = {}
+        self._closed = False
+        self._ino: Inotify | None = None
+        if refresh in ("auto", "inotify"):
+            try:
+                self._ino = Inotify()
+            except (OSError, AttributeError) as exc:
+                if refresh == "inotify":
+                    raise StorageError(f"inotify is unavailable: {exc}") from None
+                log.info("engram store: inotify unavailable (%s); watching refs by stat", exc)
+        with self._lock:
+            try:
+                self._refs.recover()
+            except OSError as exc:
+                log.warning("engram store: cannot recover interrupted writes yet: %s", exc)
+            self._project_id = self._ensure_workspace()
+        # The index is built by the first call, so opening a large workspace costs nothing up front.
+        self._scanned = False
+
+    # --- port: reads ----------------------------------------------------------------------------
+
+    def get(self, entity_type: EntityType, entity_id: str) -> StoredEntity | None:
+        fmt.check_type(entity_type)
+        fmt.check_id(entity_id)
+        with self._lock:
+            self._refresh()
+            return self._index.get(entity_type, entity_id)
+
+    def resolve(self, entity_type: EntityType, id_or_prefix: str) -> StoredEntity:
+        fmt.check_type(entity_type)
+        with self._lock:
+            self._refresh()
+            return self._index.resolve(entity_type, id_or_prefix)
+
+    def find(
+        self,
+        entity_type: EntityType,
+        *,
+        release: str | None = None,
+        kind: str | None = None,
+        tag: str | None = None,
+    ) -> list[StoredEntity]:
+        fmt.check_type(entity_type)
+        with self._lock:
+            self._refresh()
+            return self._index.find(entity_type, release=release, kind=kind, tag=tag)
+
+    def links_from(self, entity_id: str) -> list[StoredEntity]:
+        with self._lock:
+            self._refresh()
+            return self._index.links_from(entity_id)
+
+    def links_to(self, entity_id: str) -> list[StoredEntity]:
+        with self._lock:
+            self._refresh()
+            return self._index.links_to(entity_id)
+
+    def connected(self, entity_id: str, max_depth: int | None = None) -> list[str]:
+        with self._lock:
+            self._refresh()
+            return self._index.connected(entity_id, max_depth)
+
+    def problems(self) -> list[StoreProblem]:
+        with self._lock:
+            self._refresh()
+            return [StoreProblem(ref=ref, reason=why) for ref, why in sorted(self._problems.items())]
+
+    # --- port: writes ---------------------------------------------------------------------------
+
+    def commit(self, changes: Sequence[Change]) -> list[StoredEntity]:
+        changes = list(changes)
+        fmt.check_changes(changes)
+        if not changes:
+            return []
+        with self._lock:
+            self._check_open()
+            if self._project_id is None:
+                self._project_id = self._ensure_workspace()
+                if self._project_id is None:
+                    raise StorageError(
+                        f"the workspace {self._workspace} is not writable",
+                        field="workspace",
+                        next_step="fix the directory's permissions or choose another workspace",
+                    )
+            deadline = time.monotonic() + _BUSY_BUDGET_S
+            delay = 0.001
+            while True:
+                self._refresh()
+                planned, updates = self._plan(changes, self._project_id)
+                try:
+                    if self._step_hook:
+                        self._step_hook("blobs-written")
+                    self._refs.transaction(updates, self._step_hook)
+                except RefBusy as busy:
+                    if time.monotonic() > deadline:
+                        raise StorageError(
+                            f"{busy.name} stayed locked by another writer ({busy.lock} exists)",
+                            next_step="retry; if no git or engram process is running, delete that lock file",
+                        ) from None
+                    time.sleep(delay * random.uniform(0.5, 1.5))
+                    delay = min(delay * 2, 0.05)
+                    continue
+                except RefStale as stale:
+                    where = _split_ref(stale.name)
+                    if where is not None and where[2] > 0 and time.monotonic() < deadline:
+                        continue  # another writer took this version number: re-plan from fresh state
+                    kind, eid = (where[0], where[1]) if where else ("entity", stale.name)
+                    raise Conflict(
+                        f"{kind} {eid} was changed by another writer while this call was storing it",
+                        field="expected_revision",
+                        next_step="re-read it with get_release_plan and pass its current expected_revision",
+                    ) from None
+                except OSError as exc:
+                    raise StorageError(f"cannot write to the workspace repository: {exc}") from None
+                return [self._apply_own(p) for p in planned]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._ino is not None:
+                self._ino.close()
+                self._ino = None
+            self._refs.close()
+            if not self._closed:
+                self._repo.free()  # pack files and their maps; the object is unusable afterwards
+            self._closed = True
+
+    def __enter__(self) -> GitRefsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing --------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("the store is closed")
+
+    def _plan(self, changes: Sequence[Change], project_id: str) -> tuple[list[_Planned], list[RefUpdate]]:
+        now = self._clock()
+        planned: list[_Planned] = []
+        updates: list[RefUpdate] = []
+        for change in changes:
+            t, eid = change.type, change.id
+            name = fmt.entity_ref(t, eid)
+            old = self._applied.get(name)
+            revision = self._index.revision(t, eid)
+            readable = self._index.get(t, eid) is not None
+            fmt.check_revision(change, exists=old is not None, revision=revision, readable=readable)
+            stored = self._load_data(t, eid, old) if change.expected_revision is not None else None
+            blob = fmt.render_change(change, stored=stored, now=now)
+            parsed = fmt.parse_envelope(t, eid, blob, revision + 1)
+            side = fmt.sidecar_blob(t, eid, change.agent, revision + 1, project_id, now)
+            try:
+                blob_oid = str(self._repo.create_blob(blob))
+                side_oid = str(self._repo.create_blob(side))
+            except pygit2.GitError as exc:
+                raise StorageError(f"cannot write objects to the workspace repository: {exc}") from None
+            planned.append(_Planned(change, revision + 1, parsed, blob_oid))
+            updates.append(RefUpdate(name, old, blob_oid))
+            updates.append(RefUpdate(fmt.sidecar_ref(t, eid, revision + 1), None, side_oid))
+        return planned, updates
+
+    def _load_data(self, entity_type: str, entity_id: str, oid: str | None) -> dict[str, Any]:
+        raw = self._read_blob(oid) if oid else None
+        if raw is None:
+            raise StorageError(f"the blob of {entity_type} {entity_id} is missing from the repository")
+        return fmt.parse_envelope(entity_type, entity_id, raw).data
+
+    def _apply_own(self, p: _Planned) -> StoredEntity:
+        t, eid, n = p.change.type, p.change.id, p.revision
+        name = fmt.entity_ref(t, eid)
+        self._loose[t][eid] = p.blob_oid
+        self._applied[name] = p.blob_oid
+        self._problems.pop(name, None)
+        self._loose_side[t].setdefault(n, set()).add(eid)
+        self._side_ns.setdefault((t, eid), set()).add(n)
+        self._index.set_revision(t, eid, max(self._side_ns[(t, eid)]))
+        return self._index.put(p.parsed.entity, p.parsed.sort_ns)
+
+    # --- workspace --------------------------------------------------------------------------------
+
+    def _ensure_workspace(self) -> str | None:
+        """Engram's ``refs/engram/config/workspace`` (create-only: whoever writes first wins)."""
+        value = self._refs.read(fmt.WORKSPACE_REF)
+        if value is None:
+            try:
+                value = self._create_workspace_ref()
+            except (OSError, pygit2.GitError) as exc:
+                log.warning("engram store: workspace %s is read-only (%s)", self._workspace, exc)
+                return None
+        raw = self._read_blob(value) if value and _OID_RE.match(value) else None
+        try:
+            project_id = json.loads(raw)["project_id"] if raw is not None else None
+        except (ValueError, KeyError, TypeError):
+            project_id = None
+        if not isinstance(project_id, str):
+            raise StorageError(
+                f"{fmt.WORKSPACE_REF} is not a blob with a project_id",
+                next_step="repair it with the engram CLI or delete the ref so it is recreated",
+            )
+        return project_id
+
+    def _create_workspace_ref(self) -> str | None:
+        project_id = fmt.project_id_for(self._root_commit())
+        oid = str(self._repo.create_blob(fmt.workspace_blob(project_id)))
+        self._create_ref(fmt.WORKSPACE_REF, oid)
+        return self._refs.read(fmt.WORKSPACE_REF)
+
+    def _create_ref(self, name: str, oid: str) -> bool:
+        """Create-only; False if someone else created it first."""
+        deadline = time.monotonic() + _BUSY_BUDGET_S
+        while True:
+            try:
+                self._refs.transaction([RefUpdate(name, None, oid)])
+                return True
+            except RefStale:
+                return False
+            except RefBusy:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+
+    def _root_commit(self) -> str:
+        repo = self._repo
+        if repo.head_is_unborn:
+            # engram's only commit (§1.2): an empty tree on a new refs/heads/main.
+            sig = pygit2.Signature("engram", "engram@localhost")
+            tree = repo.TreeBuilder().write()
+            commit = repo.create_commit(None, sig, sig, "engram: init workspace\n", tree, [])
+            if self._create_ref("refs/heads/main", str(commit)):
+                repo.set_head("refs/heads/main")
+            head = self._refs.read("refs/heads/main")
+            if head is None or not _OID_RE.match(head):
+                raise StorageError("refs/heads/main could not be created for engram's init commit")
+            start = pygit2.Oid(hex=head)
+        else:
+            start = pygit2.Oid(hex=str(repo.head.target))
+        last = start
+        for commit_obj in repo.walk(start, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME):
+            last = commit_obj.id
+        return str(last)
+
+    # --- reading refs into the index ------------------------------------------------------------
+
+    def _read_blob(self, oid: str) -> bytes | None:
+        try:
+            kind, data = self._repo.odb.read(oid)
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        return data if kind == pygit2.enums.ObjectType.BLOB else None
+
+    def _refresh(self) -> None:
+        self._check_open()
+        try:
+            self._refs.recover()
+        except OSError as exc:
+            log.warning("engram store: cannot recover interrupted writes: %s", exc)
+        if not self._scanned:
+            self._full_scan()
+            self._scanned = True
+            return
+        if self._ino is not None:
+            try:
+                self._drain_events()
+                return
+            except OSError as exc:
+                log.warning("engram store: inotify failed (%s); watching refs by stat from now on", exc)
+                self._ino.close()
+                self._ino = None
+                self._full_scan()
+                return
+        self._poll_stats()
+
+    def _full_scan(self) -> None:
+        names: set[str] = set()
+        try:
+            if self._ino is not None:
+                self._ino.watch(self._common, ("git",))
+                self._ino.watch(os.path.join(self._common, "refs"), ("refs",))
+                self._ino.watch(self._engram_dir, ("engram",))
+            for t in ENTITY_TYPES:
+                names |= self._sync_type(t)
+        except OSError as exc:
+            if self._ino is None:
+                raise
+            log.warning("engram store: inotify failed (%s); watching refs by stat from now on", exc)
+            self._ino.close()
+            self._ino = None
+            for t in ENTITY_TYPES:
+                names |= self._sync_type(t)
+        names |= self._sync_packed()
+        self._apply(names)
+
+    def _drain_events(self) -> None:
+        assert self._ino is not None
+        events = self._ino.read()
+        if not events:
+            return
+        packed = False
+        types: set[str] = set()
+        vdirs: set[tuple[str, int]] = set()
+        files: set[tuple[str, str]] = set()
+        sidecars: set[tuple[str, int, str]] = set()
+        for key, mask, name in events:
+            if mask & IN_Q_OVERFLOW or key is None:
+                if mask & IN_Q_OVERFLOW:
+                    self._full_scan()
+                    return
+                continue
+            gone = bool(mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+            where = key[0]
+            if where == "git":
+                packed |= name == "packed-refs"
+            elif where == "refs":
+                if name == "engram" or gone:
+                    types.update(ENTITY_TYPES)
+            elif where == "engram":
+                if gone:
+                    types.update(ENTITY_TYPES)
+                elif name in ENTITY_TYPES:
+                    types.add(name)
+            elif where == "type":
+                if gone:
+                    types.add(key[1])
+                elif name and not name.endswith(".lock"):
+                    if mask & IN_ISDIR:
+                        m = _VDIR_RE.match(name)
+                        if m:
+                            vdirs.add((key[1], int(m.group(1))))
+                    else:
+                        files.add((key[1], name))
+            elif where == "vdir":
+                if gone:
+                    vdirs.add((key[1], key[2]))
+                elif name and not name.endswith(".lock") and not mask & IN_ISDIR:
+                    sidecars.add((key[1], key[2], name))
+        names: set[str] = set()
+        if packed:
+            names |= self._sync_packed()
+        for t in types:
+            names |= self._sync_type(t)
+        for t, n in vdirs:
+            if t not in types:
+                names |= self._sync_vdir(t, n)
+        for t, fname in files:
+            if t not in types:
+                names |= self._sync_loose_entity(t, fname)
+        for t, n, eid in sidecars:
+            if t not in types and (t, n) not in vdirs:
+                names |= self._sync_loose_sidecar(t, n, eid)
+        self._apply(names)
+
+    def _poll_stats(self) -> None:
+        """Fallback without inotify: rescan only directories whose stat changed (or changed within
+        one coarse clock tick of the last scan, when a further change could keep the same stat)."""
+        names = self._sync_packed()
+        for t in ENTITY_TYPES:
+            tdir = os.path.join(self._engram_dir, t)
+            if self._dir_changed(tdir):
+                names |= self._sync_type(t)
+                continue
+            for n in list(self._loose_side[t]):
+                if self._dir_changed(os.path.join(tdir, f"v{n}")):
+                    names |= self._sync_vdir(t, n)
+        self._apply(names)
+
+    def _dir_changed(self, path: str) -> bool:
+        seen = self._dir_sigs.get(path)
+        if seen is None:
+            return True
+        sig, scanned_at = seen
+        now_sig = stat_sig(path)
+        if now_sig != sig:
+            return True
+        return now_sig is not None and now_sig[1] + _RACY_NS >= scanned_at
+
+    def _note_dir(self, path: str) -> tuple[int, int, int, int] | None:
+        sig = stat_sig(path)  # before listing: a change during the listing shows up next time
+        self._dir_sigs[path] = (sig, time.time_ns())
+        return sig
+
+    def _sync_packed(self) -> set[str]:
+        packed = self._refs.packed()
+        if packed is self._packed_seen:
+            return set()
+        self._packed_seen = packed
+        ours = {name: oid for name, oid in packed.items() if _split_ref(name) is not None}
+        old = self._packed_ours
+        changed = {n for n in ours.keys() | old.keys() if ours.get(n) != old.get(n)}
+        self._packed_ours = ours
+        return changed
+
+    def _sync_type(self, t: str) -> set[str]:
+        tdir = os.path.join(self._engram_dir, t)
+        previous_scan = self._dir_sigs.get(tdir, (None, 0))[1]
+        if self._ino is not None:
+            if not self._ino.watch(tdir, ("type", t)):
+                self._ino.watch(self._engram_dir, ("engram",))
+        else:
+            self._note_dir(tdir)
+        files: dict[str, str] = {}
+        vdirs: set[int] = set()
+        try:
+            entries = list(os.scandir(tdir))
+        except (FileNotFoundError, NotADirectoryError):
+            entries = []
+        old = self._loose[t]
+        for entry in entries:
+            if entry.name.endswith(".lock"):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                m = _VDIR_RE.match(entry.name)
+                if m:
+                    vdirs.add(int(m.group(1)))
+                continue
+            name = f"refs/engram/{t}/{entry.name}"
+            if self._ino is None:
+                sig = _file_sig(entry)
+                # Unchanged stat is trusted only if the file last changed a clock tick before our scan.
+                settled = sig is not None and sig[2] + _RACY_NS < previous_scan
+                if entry.name in old and sig == self._file_sigs.get(name) and settled:
+                    files[entry.name] = old[entry.name]
+                    continue
+                self._file_sigs[name] = sig
+            value = ref_value(read_small(entry.path))
+            if value is not None:
+                files[entry.name] = value
+        changed = {f"refs/engram/{t}/{f}" for f in files.keys() | old.keys() if files.get(f) != old.get(f)}
+        for gone in old.keys() - files.keys():
+            self._file_sigs.pop(f"refs/engram/{t}/{gone}", None)
+        self._loose[t] = files
+        for n in vdirs | set(self._loose_side[t]):
+            changed |= self._sync_vdir(t, n)
+        return changed
+
+    def _sync_vdir(self, t: str, n: int) -> set[str]:
+        vdir = os.path.join(self._engram_dir, t, f"v{n}")
+        if self._ino is not None:
+            self._ino.watch(vdir, ("vdir", t, n))
+        else:
+            self._note_dir(vdir)
+        try:
+            ids = {e for e in os.listdir(vdir) if not e.endswith(".lock")}
+        except (FileNotFoundError, NotADirectoryError):
+            ids = set()
+        old = self._loose_side[t].get(n, set())
+        if ids:
+            self._loose_side[t][n] = ids
+        else:
+            self._loose_side[t].pop(n, None)
+            self._dir_sigs.pop(vdir, None)
+        return {fmt.sidecar_ref(t, eid, n) for eid in ids ^ old}
+
+    def _sync_loose_entity(self, t: str, fname: str) -> set[str]:
+        value = ref_value(read_small(os.path.join(self._engram_dir, t, fname)))
+        if value is None:
+            self._loose[t].pop(fname, None)
+        else:
+            self._loose[t][fname] = value
+        return {f"refs/engram/{t}/{fname}"}
+
+    def _sync_loose_sidecar(self, t: str, n: int, eid: str) -> set[str]:
+        exists = os.path.lexists(os.path.join(self._engram_dir, t, f"v{n}", eid))
+        ids = self._loose_side[t].setdefault(n, set())
+        if exists:
+            ids.add(eid)
+        else:
+            ids.discard(eid)
+            if not ids:
+                del self._loose_side[t][n]
+        return {fmt.sidecar_ref(t, eid, n)}
+
+    def _apply(self, names: Iterable[str]) -> None:
+        for name in names:
+            where = _split_ref(name)
+            if where is None:
+                continue
+            t, eid, n = where
+            if n:
+                self._apply_sidecar(name, t, eid, n)
+            else:
+                self._apply_entity(name, t, eid)
+
+    def _apply_sidecar(self, name: str, t: str, eid: str, n: int) -> None:
+        exists = eid in self._loose_side[t].get(n, ()) or name in self._packed_ours
+        key = (t, eid)
+        ns = self._side_ns.get(key)
+        if exists:
+            ns = self._side_ns.setdefault(key, set())
+            ns.add(n)
+        elif ns is not None:
+            ns.discard(n)
+            if not ns:
+                del self._side_ns[key]
+        self._index.set_revision(t, eid, max(ns) if ns else 0)
+
+    def _apply_entity(self, name: str, t: str, eid: str) -> None:
+        value = self._loose[t].get(eid) or self._packed_ours.get(name)
+        if value == self._applied.get(name):
+            return
+        if value is None:
+            self._applied.pop(name, None)
+            self._problems.pop(name, None)
+            self._index.remove(t, eid)
+            return
+        self._applied[name] = value
+        problem: str | None = None
+        if not is_entity_id(eid):
+            problem = "the ref name is not a lowercase UUID, so this store cannot address it"
+        elif not _OID_RE.match(value):
+            problem = f"the ref does not point at an object ({value[:60]!r})"
+        else:
+            raw = self._read_blob(value)
+            if raw is None:
+                problem = f"the ref points at {value}, which is missing or not a blob"
+            else:
+                result = fmt.read_entity(t, eid, raw, self._index.revision(t, eid))
+                if isinstance(result, StoreProblem):
+                    problem = result.reason
+                else:
+                    self._problems.pop(name, None)
+                    self._index.put(result.entity, result.sort_ns)
+                    return
+        self._index.remove(t, eid)
+        self._problems[name] = problem
+        log.warning("engram store: skipping %s: %s", name, problem)
+
+
+def _file_sig(entry: os.DirEntry[str]) -> tuple[int, int, int, int] | None:
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)

@@ -1,0 +1,97 @@
+"""In-memory store: the same entities, revisions and queries as the git store, nothing on disk.
+
+Entities are rendered and parsed with ``format`` exactly as the git store does, so a plan made on the
+memory store carries the data it would carry in Engram.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ...tools.ports import Change, EntityType, StoredEntity, StoreProblem
+from . import format as fmt
+from .index import EntityIndex
+
+
+class MemoryStore:
+    """``tools.ports.Store`` held in process memory (tests, throwaway sessions)."""
+
+    name = "memory"
+
+    def __init__(self, clock: fmt.Clock | None = None) -> None:
+        self._clock = clock or fmt.system_clock
+        self._lock = threading.RLock()
+        self._index = EntityIndex()
+        self._data: dict[tuple[str, str], dict[str, Any]] = {}
+        self._blobs: dict[tuple[str, str], bytes] = {}
+
+    def get(self, entity_type: EntityType, entity_id: str) -> StoredEntity | None:
+        fmt.check_type(entity_type)
+        fmt.check_id(entity_id)
+        with self._lock:
+            return self._index.get(entity_type, entity_id)
+
+    def resolve(self, entity_type: EntityType, id_or_prefix: str) -> StoredEntity:
+        fmt.check_type(entity_type)
+        with self._lock:
+            return self._index.resolve(entity_type, id_or_prefix)
+
+    def find(
+        self,
+        entity_type: EntityType,
+        *,
+        release: str | None = None,
+        kind: str | None = None,
+        tag: str | None = None,
+    ) -> list[StoredEntity]:
+        fmt.check_type(entity_type)
+        with self._lock:
+            return self._index.find(entity_type, release=release, kind=kind, tag=tag)
+
+    def links_from(self, entity_id: str) -> list[StoredEntity]:
+        with self._lock:
+            return self._index.links_from(entity_id)
+
+    def links_to(self, entity_id: str) -> list[StoredEntity]:
+        with self._lock:
+            return self._index.links_to(entity_id)
+
+    def connected(self, entity_id: str, max_depth: int | None = None) -> list[str]:
+        with self._lock:
+            return self._index.connected(entity_id, max_depth)
+
+    def commit(self, changes: Sequence[Change]) -> list[StoredEntity]:
+        changes = list(changes)
+        fmt.check_changes(changes)
+        with self._lock:
+            now = self._clock()
+            planned: list[tuple[Change, bytes, fmt.Parsed]] = []
+            for change in changes:
+                key = (change.type, change.id)
+                revision = self._index.revision(*key)
+                stored = self._data.get(key)
+                fmt.check_revision(change, exists=stored is not None, revision=revision)
+                blob = fmt.render_change(change, stored=stored, now=now)
+                planned.append((change, blob, fmt.parse_envelope(change.type, change.id, blob, revision + 1)))
+            # Nothing above touched state, so a failure leaves the store as it was.
+            stored_entities = []
+            for change, blob, parsed in planned:
+                key = (change.type, change.id)
+                self._data[key] = parsed.data
+                self._blobs[key] = blob
+                self._index.set_revision(change.type, change.id, parsed.entity.revision)
+                stored_entities.append(self._index.put(parsed.entity, parsed.sort_ns))
+            return stored_entities
+
+    def blob(self, entity_type: EntityType, entity_id: str) -> bytes | None:
+        """The envelope bytes the git store would have written (for interop tests)."""
+        with self._lock:
+            return self._blobs.get((entity_type, entity_id))
+
+    def problems(self) -> list[StoreProblem]:
+        return []
+
+    def close(self) -> None:
+        pass

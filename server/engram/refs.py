@@ -1,0 +1,454 @@
+"""Git refs on disk, handled the way git itself does.
+
+* Reading: loose ref files and ``packed-refs`` (loose wins), with no subprocess.
+* Writing: ``RefFiles.transaction`` updates several refs atomically with git's lock-file protocol
+  (``<ref>.lock`` created exclusively, holding the new value; old values compared while every lock is
+  held; locks renamed into place), so git, gix (engram) and this code exclude each other per ref.
+  A journal per open store, ``flock``-ed while its writer lives, records each transaction before its
+  locks and marks it committed once all are held; ``recover`` finishes (rolls forward) or undoes
+  (rolls back) the transactions of writers that died, so ``kill -9`` never leaves half a write.
+* Watching: ``Inotify`` (Linux, through ctypes) reports which ref files changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import json
+import logging
+import os
+import struct
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+JOURNAL_DIR = "engram-release-planner/journal"
+
+StepHook = Callable[[str], None]
+
+
+# --- refs as git stores them ------------------------------------------------------------------------
+
+
+def read_small(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    try:
+        return os.read(fd, 4096)
+    except IsADirectoryError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def ref_value(raw: bytes | None) -> str | None:
+    """A loose ref's value: ``<hex>`` or ``ref: <target>`` for a symbolic ref."""
+    if raw is None:
+        return None
+    return raw.decode("utf-8", "replace").strip()
+
+
+def parse_packed(raw: bytes) -> dict[str, str]:
+    refs: dict[str, str] = {}
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if not line or line[0] in "#^":
+            continue
+        oid, _, name = line.partition(" ")
+        if name:
+            refs[name] = oid
+    return refs
+
+
+def stat_sig(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+
+
+@dataclass(frozen=True, slots=True)
+class RefUpdate:
+    name: str
+    old: str | None  # None: the ref must not exist
+    new: str
+
+
+class RefBusy(Exception):
+    def __init__(self, name: str, lock: str) -> None:
+        super().__init__(f"{name} is locked ({lock} exists)")
+        self.name = name
+        self.lock = lock
+
+
+class RefStale(Exception):
+    def __init__(self, name: str, expected: str | None, found: str | None) -> None:
+        super().__init__(f"{name} is {found!r}, expected {expected!r}")
+        self.name = name
+        self.expected = expected
+        self.found = found
+
+
+_PENDING = b"PENDING  \n"
+_COMMITTED = b"COMMITTED\n"  # same length as _PENDING: committing overwrites it in place
+
+
+class _Journal:
+    """This store's intent log: one file per open store, held with ``flock`` while the store lives,
+    so other processes can tell a live writer's unfinished write from a dead one's.
+
+    Per transaction it holds the ref updates (one write), then ``COMMITTED`` once every lock is held,
+    and is emptied when the refs are in place; it is empty whenever nothing is in flight. No file is
+    created per transaction."""
+
+    def __init__(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        stem = f"{os.getpid()}-{uuid.uuid4().hex}"
+        self.path = os.path.join(directory, stem + ".journal")
+        draft = os.path.join(directory, stem + ".draft")
+        fd = os.open(draft, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # Published already locked: nobody ever sees an unowned journal.
+            os.rename(draft, self.path)
+        except BaseException:
+            os.close(fd)
+            _unlink(draft)
+            raise
+        self.fd: int | None = fd
+        self._state_at = 0
+
+    def begin(self, updates: Sequence[RefUpdate]) -> None:
+        """Line 1: the updates; line 2: the state (readers look at these two lines only)."""
+        assert self.fd is not None
+        body = json.dumps({"pid": os.getpid(), "updates": [[u.name, u.old, u.new] for u in updates]})
+        data = body.encode() + b"\n"
+        # One write: a process killed mid-call leaves all of it or none of it (then no lock was taken).
+        os.pwrite(self.fd, data + _PENDING, 0)
+        self._state_at = len(data)
+
+    def commit(self) -> None:
+        assert self.fd is not None
+        os.pwrite(self.fd, _COMMITTED, self._state_at)
+
+    def clear(self) -> None:
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)  # empty: nothing in flight
+
+    def close(self) -> None:
+        if self.fd is not None:
+            _unlink(self.path)
+        self.release()
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __del__(self) -> None:
+        # An unclosed store: free the flock; the empty journal is removed by the next recovery.
+        with contextlib.suppress(OSError):
+            self.release()
+
+
+class RefFiles:
+    """Loose and packed refs of one repository, and atomic multi-ref transactions over them."""
+
+    def __init__(self, common_dir: str) -> None:
+        self.common = common_dir
+        self.journal_dir = os.path.join(common_dir, JOURNAL_DIR)
+        self._journal: _Journal | None = None
+        self._packed_path = os.path.join(common_dir, "packed-refs")
+        self._packed_sig: tuple[int, int, int, int] | None = None
+        self._packed: dict[str, str] = {}
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.common, name)
+
+    def packed(self) -> dict[str, str]:
+        """All packed refs; re-parsed only when packed-refs was replaced (git renames it into place)."""
+        sig = stat_sig(self._packed_path)
+        if sig != self._packed_sig:
+            raw = read_all(self._packed_path)
+            self._packed = parse_packed(raw) if raw is not None else {}
+            self._packed_sig = sig
+        return self._packed
+
+    def read(self, name: str) -> str | None:
+        value = ref_value(read_small(self.path(name)))
+        if value is not None:
+            return value
+        return self.packed().get(name)
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    def transaction(self, updates: Sequence[RefUpdate], hook: StepHook | None = None) -> None:
+        """Apply every update or none. Raises ``RefBusy`` or ``RefStale`` having changed nothing.
+
+        Not thread-safe: callers serialise transactions of one ``RefFiles``."""
+        step = hook or (lambda _step: None)
+        ordered = sorted(updates, key=lambda u: u.name)
+        if self._journal is None:
+            self._journal = _Journal(self.journal_dir)
+        journal = self._journal
+        journal.begin(ordered)
+        taken: list[str] = []
+        committed = False
+        try:
+            step("journal-written")
+            for update in ordered:
+                lock = self.path(update.name) + ".lock"
+                self._create_lock(update.name, lock, update.new)
+                taken.append(lock)
+                found = self.read(update.name)
+                if found != update.old:
+                    raise RefStale(update.name, update.old, found)
+            step("locked")
+            journal.commit()
+            committed = True
+            step("committed")
+            for i, lock in enumerate(taken):
+                os.rename(lock, lock[: -len(".lock")])
+                if i == 0:
+                    step("renamed-one")
+            step("renamed-all")
+        except BaseException:
+            if not committed:
+                for lock in taken:
+                    _unlink(lock)
+                journal.clear()
+                raise
+            # Committed: the write must land. Finish it now, or leave the journal for recovery.
+            try:
+                self._roll(ordered, forward=True, since_ns=None)
+            except OSError:
+                self._journal = None
+                journal.release()  # unlocked but kept: the next reader finishes this write
+                raise
+            journal.clear()
+            raise
+        journal.clear()
+
+    @staticmethod
+    def _create_lock(name: str, lock: str, new: str) -> None:
+        payload = (new + "\n").encode()
+        for _attempt in range(3):
+            try:
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            except FileExistsError:
+                raise RefBusy(name, lock) from None
+            except FileNotFoundError:
+                # A new ref directory, or git pruned an empty one just now.
+                os.makedirs(os.path.dirname(lock), exist_ok=True)
+                continue
+            try:
+                os.write(fd, payload)
+            finally:
+                os.close(fd)
+            return
+        raise RefBusy(name, lock)
+
+    def _roll(self, updates: Iterable[RefUpdate], *, forward: bool, since_ns: int | None) -> None:
+        """Rename (forward) or remove (back) the lock files holding exactly our new values.
+
+        Rolling back also removes an *empty* lock made after the journal was written (``since_ns``):
+        a writer killed between creating a lock and writing its value leaves one."""
+        for update in updates:
+            lock = self.path(update.name) + ".lock"
+            content = read_small(lock)
+            if content == (update.new + "\n").encode():
+                if forward:
+                    os.rename(lock, lock[: -len(".lock")])
+                else:
+                    _unlink(lock)
+            elif content == b"" and not forward and since_ns is not None:
+                sig = stat_sig(lock)
+                if sig is not None and sig[2] >= since_ns:
+                    _unlink(lock)
+
+    def recover(self) -> bool:
+        """Finish or undo transactions whose writer died. True if anything was recovered."""
+        try:
+            names = os.listdir(self.journal_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        recovered = False
+        own = os.path.basename(self._journal.path) if self._journal is not None else None
+        for name in names:
+            if name == own:
+                continue
+            if name.endswith(".journal"):
+                recovered |= self._recover_one(os.path.join(self.journal_dir, name))
+            elif name.endswith(".draft") and not _pid_alive(name.split("-", 1)[0]):
+                _unlink(os.path.join(self.journal_dir, name))  # its writer died while opening
+        return recovered
+
+    def _recover_one(self, path: str) -> bool:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # its writer is alive
+            try:
+                if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                    return False
+            except FileNotFoundError:
+                return False  # someone else recovered it first
+            written_ns = os.fstat(fd).st_mtime_ns
+            lines = _read_fd(fd).split(b"\n", 2)
+            updates: list[RefUpdate] = []
+            if lines[0]:
+                try:
+                    updates = [RefUpdate(n, o, w) for n, o, w in json.loads(lines[0])["updates"]]
+                except (ValueError, KeyError, TypeError):
+                    updates = []  # cut short while being written: no lock was taken yet
+            committed = len(lines) > 1 and lines[1] + b"\n" == _COMMITTED
+            self._roll(updates, forward=committed, since_ns=written_ns)
+            os.unlink(path)
+            if updates:
+                log.warning(
+                    "engram store: %s an interrupted write left by a dead process (%d refs)",
+                    "finished" if committed else "rolled back",
+                    len(updates),
+                )
+            return bool(updates)
+        finally:
+            os.close(fd)
+
+
+def read_all(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks = []
+    os.lseek(fd, 0, os.SEEK_SET)
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _pid_alive(pid_text: str) -> bool:
+    try:
+        os.kill(int(pid_text), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- change notification ----------------------------------------------------------------------------
+
+IN_CLOSE_WRITE = 0x8
+IN_MOVED_FROM = 0x40
+IN_MOVED_TO = 0x80
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_DELETE_SELF = 0x400
+IN_MOVE_SELF = 0x800
+IN_Q_OVERFLOW = 0x4000
+IN_IGNORED = 0x8000
+IN_ONLYDIR = 0x1000000
+IN_ISDIR = 0x40000000
+_WATCH_MASK = (
+    IN_CLOSE_WRITE
+    | IN_MOVED_FROM
+    | IN_MOVED_TO
+    | IN_CREATE
+    | IN_DELETE
+    | IN_DELETE_SELF
+    | IN_MOVE_SELF
+    | IN_ONLYDIR
+)
+_EVENT = struct.Struct("iIII")
+
+WatchKey = tuple[Any, ...]
+
+
+class Inotify:
+    """Linux inotify through ctypes: which names changed in the watched directories."""
+
+    def __init__(self) -> None:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        self._add_watch = libc.inotify_add_watch
+        self._add_watch.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
+        self._add_watch.restype = ctypes.c_int
+        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self.fd: int | None = fd
+        self._keys: dict[int, WatchKey] = {}
+        self._wds: dict[WatchKey, int] = {}
+
+    def watch(self, path: str, key: WatchKey) -> bool:
+        """Watch a directory; False if it does not exist. Raises OSError when out of watches."""
+        assert self.fd is not None
+        wd = self._add_watch(self.fd, os.fsencode(path), _WATCH_MASK)
+        if wd < 0:
+            err = ctypes.get_errno()
+            if err in (errno.ENOENT, errno.ENOTDIR):
+                return False
+            raise OSError(err, f"inotify_add_watch {path}: {os.strerror(err)}")
+        self._keys[wd] = key
+        self._wds[key] = wd
+        return True
+
+    def watching(self, key: WatchKey) -> bool:
+        return key in self._wds
+
+    def read(self) -> list[tuple[WatchKey | None, int, str]]:
+        events: list[tuple[WatchKey | None, int, str]] = []
+        while self.fd is not None:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            offset = 0
+            while offset < len(buf):
+                wd, mask, _cookie, length = _EVENT.unpack_from(buf, offset)
+                offset += _EVENT.size
+                name = os.fsdecode(buf[offset : offset + length].split(b"\0", 1)[0])
+                offset += length
+                key = self._keys.get(wd)
+                if mask & IN_IGNORED:
+                    self._keys.pop(wd, None)
+                    if key is not None and self._wds.get(key) == wd:
+                        del self._wds[key]
+                events.append((key, mask, name))
+        return events
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            self.close()
