@@ -217,6 +217,10 @@ class Store(Protocol):
         ``tag`` must be one of the entity's tags. Must stay fast as the store grows (indexed)."""
         ...
 
+    def releases(self, entity_type: EntityType) -> list[str]:
+        """Every version ``find(entity_type, release=...)`` would match for some entity (indexed)."""
+        ...
+
     def links_from(self, entity_id: str) -> list[StoredEntity]:
         """Relationship entities whose source is ``entity_id``."""
         ...

@@ -43,7 +43,6 @@ from .ports import (
     TaskRecord,
     is_entity_id,
     new_entity_id,
-    release_of_title,
 )
 from .results import (
     ArtifactRef,
@@ -366,7 +365,7 @@ class ReleasePlanner:
                         return task
         return None
 
-    def _load(self, version: str) -> ReleaseState:
+    def _load(self, version: str, *, parse_specs: bool = True) -> ReleaseState:
         task = self._find_task(version)
         state = ReleaseState(version=version, task=task)
         seen: set[str] = set()
@@ -396,7 +395,7 @@ class ReleasePlanner:
             meta = _meta(entity)
             if meta is not None and meta.get("release") not in (None, version):
                 continue  # linked from this task but planned for another release
-            spec = self._parse_spec(kind, entity, state.notices)
+            spec = self._parse_spec(kind, entity, state.notices) if parse_specs else None
             state.artifacts.setdefault(kind, []).append(Artifact(kind, entity, spec))
         for kind, items in state.artifacts.items():
             # Typed first, then newest: the artifact a write updates is the first one.
@@ -1014,20 +1013,12 @@ class ReleasePlanner:
         )
 
     def _release_versions(self) -> list[str]:
-        """Every planned version: typed hub tasks, plus hand-made releases found by their titles."""
-        found: set[str] = set()
-        for task in self.store.find("task", kind=RELEASE_KIND):
-            version = (_meta(task) or {}).get("release")
-            if isinstance(version, str):
-                found.add(version)
-        # Engram drops --tags on context create, so hand-made plans can only be found by title.
-        for etype in ("task", "context"):
-            for entity in self.store.find(etype):  # type: ignore[arg-type]
-                if _meta(entity) is None:
-                    version = release_of_title(entity.title)
-                    if version:
-                        found.add(version)
+        """Every version some task or context names, newest first (typed metadata or skill-style title)."""
+        found = set(self.store.releases("task")) | set(self.store.releases("context"))
         return sorted(found, key=_semver_key, reverse=True)
+
+    def _status_of(self, task: StoredEntity | None) -> str:
+        return task.record.status if task is not None and isinstance(task.record, TaskRecord) else "todo"
 
     def list_release_plans(
         self, status: ReleaseStatus | None = None, limit: int = 20, cursor: str | None = None
@@ -1036,36 +1027,36 @@ class ReleasePlanner:
             raise InvalidInput(f"limit {limit} is out of range", field="limit", valid="1 to 100")
         offset = self._decode_cursor(cursor)
         versions = self._release_versions()
+        if status is not None:
+            # Only the hub task is needed to filter; whole releases are loaded for the page alone.
+            versions = [v for v in versions if self._status_of(self._find_task(v)) == status]
         rows: list[ReleaseSummary] = []
-        for version in versions:
-            state = self._load(version)
-            task = state.task
-            task_status = (
-                task.record.status if task is not None and isinstance(task.record, TaskRecord) else "todo"
-            )
-            if status is not None and task_status != status:
-                continue
-            updated = max(
-                [a.entity.updated_at for a in state.all()] + ([task.updated_at] if task else []) or [""]
-            )
-            rows.append(
-                ReleaseSummary(
-                    release=version,
-                    name=self._release_name(state),
-                    status=task_status,
-                    target_date=self._target_date(state),
-                    task_id=task.id if task else "",
-                    artifacts=[k for k in ARTIFACT_KINDS if k in state.artifacts],
-                    typed=all(a.typed for a in state.all()) and (task is None or _meta(task) is not None),
-                    updated_at=updated,
-                )
-            )
-        page = rows[offset : offset + limit]
+        for version in versions[offset : offset + limit]:
+            state = self._load(version, parse_specs=False)
+            if state.task is None and not state.artifacts:
+                continue  # a title that merely looks like a release (e.g. "Release 2.0 notes")
+            rows.append(self._summary_row(state))
         next_offset = offset + limit
         return ReleasePage(
-            releases=page,
-            next_cursor=self._encode_cursor(next_offset) if next_offset < len(rows) else None,
-            total=len(rows),
+            releases=rows,
+            next_cursor=self._encode_cursor(next_offset) if next_offset < len(versions) else None,
+            total=len(versions),
+        )
+
+    def _summary_row(self, state: ReleaseState) -> ReleaseSummary:
+        task = state.task
+        meta = (_meta(task) or {}) if task is not None else {}
+        stamps = [a.entity.updated_at for a in state.all()] + ([task.updated_at] if task else [])
+        name = str(meta.get("name") or "") or self._release_name(state)
+        return ReleaseSummary(
+            release=state.version,
+            name=name,
+            status=self._status_of(task),
+            target_date=str(meta["target_date"]) if meta.get("target_date") else None,
+            task_id=task.id if task else "",
+            artifacts=[k for k in ARTIFACT_KINDS if k in state.artifacts],
+            typed=all(_meta(a.entity) is not None for a in state.all()) and (task is None or bool(meta)),
+            updated_at=max(stamps) if stamps else "",
         )
 
     @staticmethod

@@ -783,6 +783,18 @@ class EngramCliStore:
         found.sort(key=lambda e: e.created_at, reverse=True)
         return found
 
+    def releases(self, entity_type: EntityType) -> list[str]:
+        # No index here: derive the versions from one full listing (this backend is slow by nature).
+        found: set[str] = set()
+        for entity in self.find(entity_type):
+            meta = entity.planner_metadata
+            if meta is not None and isinstance(meta.get("release"), str):
+                found.add(str(meta["release"]))
+            version = release_of_title(entity.title)
+            if version:
+                found.add(version)
+        return sorted(found)
+
     def links_from(self, entity_id: str) -> list[StoredEntity]:
         _check_id(entity_id, "entity_id")
         with _Call(self) as call:

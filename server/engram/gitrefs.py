@@ -205,6 +205,12 @@ class GitRefsStore:
             self._refresh()
             return self._index.find(entity_type, release=release, kind=kind, tag=tag)
 
+    def releases(self, entity_type: EntityType) -> list[str]:
+        fmt.check_type(entity_type)
+        with self._lock:
+            self._refresh()
+            return self._index.releases(entity_type)
+
     def links_from(self, entity_id: str) -> list[StoredEntity]:
         with self._lock:
             self._refresh()

@@ -69,6 +69,9 @@ class _Multi:
     def get(self, key: str) -> set[str]:
         return self._map.get(key, set())
 
+    def keys(self) -> list[str]:
+        return list(self._map)
+
 
 class EntityIndex:
     """Entities by type and id, with secondary maps for the port's queries. Not thread-safe."""
@@ -177,6 +180,9 @@ class EntityIndex:
         if candidates is None:
             return self._sorted(entity_type, self._entities[entity_type])
         return self._sorted(entity_type, candidates)
+
+    def releases(self, entity_type: EntityType) -> list[str]:
+        return sorted(self._release[entity_type].keys())
 
     def links_from(self, entity_id: str) -> list[StoredEntity]:
         return self._sorted("relationship", self._out.get(entity_id))

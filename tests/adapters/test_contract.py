@@ -319,6 +319,19 @@ def test_a_skill_style_title_is_found_by_release_without_any_metadata(store: Sto
     assert [e.id for e in store.find("task", release="v2.5.0")] == [task.id]
 
 
+def test_releases_lists_every_version_a_title_or_spec_names_once(store: Store, require: Require) -> None:
+    require("metadata")
+    create(store, ContextRecord(title="Release Plan: v2.5.0 - A", content="by hand"))
+    create(store, ContextRecord(title="Release Runbook: v2.5.0", content="r"))
+    create(store, ContextRecord(title="Notes", content="n", metadata=plan_meta("3.0.0", "release_plan")))
+    create(store, ContextRecord(title="Unrelated", content="n"))
+    create(store, TaskRecord(title="Release v1.2.3"))
+
+    assert store.releases("context") == ["2.5.0", "3.0.0"]
+    assert store.releases("task") == ["1.2.3"]
+    assert store.releases("reasoning") == []
+
+
 def test_an_update_moves_an_entity_between_releases_and_tags(store: Store, require: Require) -> None:
     require("cas", "tags")
     ctx = create(store, ContextRecord(title="Release Plan: v1.0.0", content="x", tags=("draft",)))
