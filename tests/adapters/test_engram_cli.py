@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from release_planner.server.engram import cli
 from release_planner.server.engram.cli import (
     ARG_TEXT_LIMIT,

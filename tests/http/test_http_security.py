@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from mcp.server.mcpserver import MCPServer
 from pydantic import SecretStr
+from starlette.testclient import TestClient
+
 from release_planner.server.http import (
     TOKEN_ENV,
     HttpGuard,
@@ -25,7 +27,6 @@ from release_planner.server.http import (
     tokens_match,
 )
 from release_planner.server.settings import Settings, SettingsError
-from starlette.testclient import TestClient
 
 TOKEN = "s3cret-token-0123456789-abcdefghij"
 INITIALIZE = {

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+
 from release_planner.server.app import build_server
 from release_planner.server.engram.memory import MemoryStore
 from release_planner.server.settings import Settings

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from mcp.types import Tool
 from meta_surface import make_server
+
 from release_planner.prompts.loader import load_prompts
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]

@@ -15,6 +15,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Implementation
 from protocol_helpers import CLIENT_NAME, ERAS
+
 from release_planner.server.app import build_server
 from release_planner.server.engram.memory import MemoryStore
 from release_planner.server.settings import Settings

@@ -17,6 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import Implementation
 from protocol_helpers import error_text, ok
 from pydantic import BaseModel, Field, model_validator
+
 from release_planner.server.registration import AppState, write_tool
 from release_planner.server.settings import Settings
 from release_planner.tools.artifacts import SpecModel

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from protocol_helpers import ok
+
 from release_planner.server import app
 from release_planner.server.app import build_server
 from release_planner.server.engram.memory import MemoryStore

@@ -8,6 +8,7 @@ import pytest
 from mcp import Client, MCPError
 from mcp.types import INVALID_PARAMS
 from protocol_helpers import ok
+
 from release_planner.prompts.loader import load_prompts
 from release_planner.tools.examples import release_plan as plan_example
 from release_planner.tools.examples import rollout as rollout_example

@@ -10,6 +10,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Implementation
 from protocol_helpers import CLIENT_NAME, error_text, ok, stable
+
 from release_planner.server.app import build_server
 from release_planner.server.engram.memory import MemoryStore
 from release_planner.tools.examples import migration as migration_example

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from release_planner.server.cli import build_parser, main, settings_from_args
 from release_planner.server.settings import ENV_PREFIX, Settings, SettingsError, settings_table
 

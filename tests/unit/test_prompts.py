@@ -9,6 +9,7 @@ from importlib import resources
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from release_planner.prompts.loader import (
     PROMPT_FILES,
     PromptArg,

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+
 from release_planner.tools.artifacts import ReleaseContext
 from release_planner.tools.examples import migration as migration_example
 from release_planner.tools.examples import release_plan as example

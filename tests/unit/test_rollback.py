@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+
 from release_planner.tools.artifacts import ReleaseContext
 from release_planner.tools.examples import rollback as example
 from release_planner.tools.rollback import RollbackSpec, covers, procedure_confidence

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+
 from release_planner.tools.artifacts import ReleaseContext
 from release_planner.tools.bucketing import bucket, is_enabled, murmur3_x86_32
 from release_planner.tools.common import MetricCondition

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+
 from release_planner.tools.artifacts import ReleaseContext
 from release_planner.tools.examples import rollback as rollback_example
 from release_planner.tools.examples import runbook as example
