@@ -1,0 +1,1 @@
+"""Helpers shared by the reliability and hostile-input suites (git refs, MCP results, invariants)."""
