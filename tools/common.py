@@ -87,12 +87,15 @@ def offset_date(release_date: date, days: int) -> date:
     return release_date + timedelta(days=days)
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _no_control_chars(value: str) -> str:
     # Newlines and tabs are fine in prose; other control characters (NUL, ESC, ...) corrupt Markdown
     # and terminals, and are refused rather than stored.
-    for ch in value:
-        if (ord(ch) < 32 and ch not in "\n\t\r") or ord(ch) == 127:
-            raise ValueError(f"contains the control character U+{ord(ch):04X}; remove it")
+    found = _CONTROL_RE.search(value)
+    if found:
+        raise ValueError(f"contains the control character U+{ord(found.group()):04X}; remove it")
     return value
 
 

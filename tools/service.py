@@ -21,6 +21,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +71,32 @@ SCHEMA_VERSION = 1
 ReleaseStatus = Literal["todo", "inprogress", "done", "blocked", "cancelled"]
 RELEASE_KIND = "release"
 MAX_CAS_RETRIES = 3
+
+
+class _LRU:
+    """A small thread-safe LRU map. Keys include entity revisions, so entries never go stale."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key not in self._items:
+                return _MISSING
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_MISSING = object()
 
 
 class ExtraLink(BaseModel):
@@ -238,6 +266,21 @@ class ReleaseState:
     links: list[StoredEntity] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
+    def key(self) -> tuple[Any, ...]:
+        """Identifies this exact stored state: every entity's id and revision, plus hand-written text."""
+        task = self.task
+        return (
+            self.version,
+            None if task is None else (task.id, task.revision, task.updated_at),
+            tuple(
+                (a.kind, a.entity.id, a.entity.revision, a.entity.updated_at, a.typed)
+                + (() if a.typed else (hash(a.stored_markdown()),))
+                for a in self.all()
+            ),
+            tuple(sorted(link.id for link in self.links)),
+            tuple(n.code for n in self.notices),
+        )
+
     def one(self, kind: str) -> Artifact | None:
         items = self.artifacts.get(kind) or []
         return items[0] if items else None
@@ -319,25 +362,46 @@ class ReleasePlanner:
         self.store = store
         self.clock = clock
         self.max_markdown_chars = max_markdown_chars
+        # Parsing stored specs and rendering whole releases dominate read time; both depend only on
+        # entity revisions, so they are cached by them.
+        self._specs = _LRU(4096)
+        self._derived = _LRU(256)
 
     # ------------------------------------------------------------------ loading
     def _parse_spec(self, kind: str, entity: StoredEntity, notices: list[Notice]) -> Any | None:
         meta = _meta(entity)
         if meta is None or meta.get("kind") != kind:
             return None
-        try:
-            return KINDS[kind].spec().model_validate(meta.get("spec"))
-        except ValidationError as exc:
-            # A spec written by a newer or older server that no longer validates: show the stored
-            # Markdown rather than failing the whole release.
-            notices.append(
-                Notice(
+        key = (kind, entity.id, entity.revision, entity.updated_at)
+        cached = self._specs.get(key)
+        if cached is _MISSING:
+            try:
+                cached = KINDS[kind].spec().model_validate(meta.get("spec"))
+            except ValidationError as exc:
+                # A spec written by a newer or older server that no longer validates: show the stored
+                # Markdown rather than failing the whole release.
+                cached = Notice(
                     code="unreadable_spec",
                     message=f"{entity.title} ({entity.id}) has a structured spec this server cannot read "
                     f"({exc.error_count()} problem(s)); it is shown as stored Markdown",
                 )
-            )
+            self._specs.put(key, cached)
+        if isinstance(cached, Notice):
+            notices.append(cached)
             return None
+        return cached
+
+    def _remember_spec(self, kind: str, entity: StoredEntity, spec: Any) -> None:
+        # What we just stored reads back equal (the specs round-trip), so the next read needs no parse.
+        self._specs.put((kind, entity.id, entity.revision, entity.updated_at), spec)
+
+    def _derive(self, state: ReleaseState, what: str, compute: Callable[[], Any]) -> Any:
+        key = (what, state.key())
+        value = self._derived.get(key)
+        if value is _MISSING:
+            value = compute()
+            self._derived.put(key, value)
+        return value
 
     def _kind_of(self, entity: StoredEntity) -> str | None:
         meta = _meta(entity)
@@ -553,6 +617,7 @@ class ReleasePlanner:
                     raise
                 retried = True
                 continue
+            self._remember_spec(kind, stored[0], spec)
             notices = _notices(findings)
             if retried:
                 notices.append(
@@ -737,6 +802,7 @@ class ReleasePlanner:
                 retried = True
                 continue
             state.task = stored[0]
+            self._remember_spec("release_plan", stored[1], spec)
             notices = _notices(findings) + state.notices
             if retried:
                 notices.append(
@@ -889,6 +955,9 @@ class ReleasePlanner:
 
     # ------------------------------------------------------------------ reads
     def _release_findings(self, state: ReleaseState) -> list[Notice]:
+        return list(self._derive(state, "findings", lambda: self._compute_findings(state)))
+
+    def _compute_findings(self, state: ReleaseState) -> list[Notice]:
         ctx = state.context()
         notices = list(state.notices)
         for art in state.all():
@@ -917,6 +986,9 @@ class ReleasePlanner:
         return notices
 
     def _full_markdown(self, state: ReleaseState) -> str:
+        return str(self._derive(state, "markdown", lambda: self._compute_markdown(state)))
+
+    def _compute_markdown(self, state: ReleaseState) -> str:
         ctx = state.context()
         task = state.task
         name = self._release_name(state)

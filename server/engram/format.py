@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, get_args
 
+import orjson
+
 from ...tools.errors import Conflict, InvalidInput
 from ...tools.ports import (
     BUILTIN_RELATIONSHIP_TYPES,
@@ -201,7 +203,11 @@ def envelope_blob(entity_type: str, entity_id: str, agent: str, data: Mapping[st
         "references": [],
         "metadata": {},
     }
-    return json.dumps(env, indent=2, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    # Same bytes as json.dumps(indent=2, ensure_ascii=False) (and serde's to_string_pretty) for the
+    # values we store, but without the stdlib's pure-Python indenting encoder: ~90x faster, which is
+    # most of a write's CPU time. Floats at extremes print differently (0.00001 vs 1e-05); Engram
+    # never checks them and the content hash is computed separately.
+    return orjson.dumps(env, option=orjson.OPT_INDENT_2)
 
 
 def sidecar_blob(
