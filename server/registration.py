@@ -345,6 +345,7 @@ def write_tool(spec: WriteTool) -> Tool:
         # The argument model has already validated each field; building the spec from plain JSON
         # runs the model's own cross-field checks on exactly what the caller sent.
         raw = {name: pydantic_core.to_jsonable_python(arguments[name]) for name in spec_fields}
+        check_request_size(raw, spec.name)
         try:
             built = model.model_validate(raw)
         except ValidationError as exc:
@@ -376,6 +377,20 @@ def write_tool(spec: WriteTool) -> Tool:
 # Step 6 and the read tools.
 
 VersionArg = Annotated[Version, Field(description="Release version, e.g. 2.5.0 or v2.5.0")]
+
+# Every field is bounded, but their product is not (100 features x 40 prerequisites x 2,000 characters
+# is 8 MB): a whole request over this size is refused before anything is checked, rendered or stored.
+MAX_REQUEST_BYTES = 1_000_000
+
+
+def check_request_size(arguments: Any, tool: str) -> None:
+    size = len(pydantic_core.to_json(arguments))
+    if size > MAX_REQUEST_BYTES:
+        raise ToolError(
+            f"{tool}: the request arguments are {size:,} bytes, over the limit of "
+            f"{MAX_REQUEST_BYTES:,} bytes of JSON; shorten the longest texts or split the plan "
+            "(e.g. fewer prerequisites per feature)"
+        )
 
 
 async def link_release_entities(

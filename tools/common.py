@@ -25,15 +25,26 @@ MAX_LONG = 20_000  # a free-form block: commands, notes
 MAX_ITEMS = 100  # entries in one list
 
 
+MAX_VERSION = 64  # SemVer sets no limit; real versions are far shorter, and ref-adjacent text stays small
+
+
+def preview(value: object, limit: int = 40) -> str:
+    """``repr`` of a bad value for an error message, cut short so huge input gives a short error."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value))} characters)"
+
+
 def normalize_version(value: str) -> str:
     """``v2.5.0`` or ``2.5.0`` -> ``2.5.0``. Raises ValueError naming what is valid."""
     if not isinstance(value, str):
         raise ValueError("a version must be a string such as 2.5.0 or v2.5.0")
     text = value.strip()
+    if len(text) > MAX_VERSION:
+        raise ValueError(f"a version is at most {MAX_VERSION} characters; got {len(text)}")
     m = _SEMVER_RE.match(text)
     if not m:
         raise ValueError(
-            f"{value!r} is not a SemVer version; use MAJOR.MINOR.PATCH such as 2.5.0 or v2.5.0 "
+            f"{preview(value)} is not a SemVer version; use MAJOR.MINOR.PATCH such as 2.5.0 or v2.5.0 "
             "(optionally -prerelease and +build)"
         )
     return text[1:] if text.startswith("v") else text
@@ -57,7 +68,10 @@ def release_type_of(version: str) -> str:
 
 
 Version = Annotated[
-    str, AfterValidator(normalize_version), Field(description="SemVer version, e.g. 2.5.0 or v2.5.0")
+    str,
+    StringConstraints(max_length=MAX_VERSION),
+    AfterValidator(normalize_version),
+    Field(description="SemVer version, e.g. 2.5.0 or v2.5.0"),
 ]
 
 # T-offsets: days relative to the release (target) date. "T-90", "T+30", "T", "T+0".
@@ -72,7 +86,9 @@ def parse_t_offset(value: str | int) -> int:
         return value
     m = _TOFFSET_RE.match(str(value).strip())
     if not m:
-        raise ValueError(f"{value!r} is not a T-offset; use T-90, T-7, T, T+30 (days from the release date)")
+        raise ValueError(
+            f"{preview(value)} is not a T-offset; use T-90, T-7, T, T+30 (days from the release date)"
+        )
     days = int(m["days"] or 0)
     return -days if m["sign"] == "-" else days
 
@@ -87,7 +103,7 @@ def offset_date(release_date: date, days: int) -> date:
     return release_date + timedelta(days=days)
 
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but \t \n \r, DEL, C1
 
 
 def _no_control_chars(value: str) -> str:

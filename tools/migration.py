@@ -46,6 +46,7 @@ def _normalize_offset(value: Any) -> str:
 TOffset = Annotated[
     str,
     BeforeValidator(_normalize_offset),
+    StringConstraints(max_length=16),
     Field(description="Days from the release day T: 'T-90', 'T', 'T+30' (an integer such as -90 also works)"),
 ]
 

@@ -192,6 +192,9 @@ class Store(Protocol):
     #: Short name of the backend, e.g. ``git``, ``engram-cli``, ``memory``.
     name: str
 
+    # Optional: ``id_namespace`` (str). The service derives the ids of new artifacts from the release
+    # and this namespace, so two writers creating one artifact race for a single ref.
+
     def get(self, entity_type: EntityType, entity_id: str) -> StoredEntity | None:
         """The entity with exactly this id, or None."""
         ...

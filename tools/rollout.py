@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .artifacts import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
-from .common import MAX_ITEMS, LongText, MetricCondition, ShortText, Text, Version
+from .common import MAX_ITEMS, LongText, MetricCondition, ShortText, Text, Version, preview
 
 Approach = Literal["canary", "blue_green", "rolling", "feature_flag"]
 GateType = Literal["non_inferiority", "superiority", "sequential"]
@@ -73,7 +73,7 @@ def load_zone(key: str) -> ZoneInfo:
     """The IANA zone ``key`` (e.g. ``America/New_York``); ValueError naming what is valid."""
     hint = "use an IANA time zone name such as America/New_York, Europe/Berlin or UTC"
     if not isinstance(key, str) or len(key) > 64 or not _ZONE_KEY_RE.match(key):
-        raise ValueError(f"{key!r} is not an IANA time zone name; {hint}")
+        raise ValueError(f"{preview(key)} is not an IANA time zone name; {hint}")
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -121,7 +121,8 @@ class StartTime(_Model):
             parsed = None
         if parsed is None or not _LOCAL_AT_RE.match(text):
             raise ValueError(
-                f"start.at {text!r} is not a local date-time; use YYYY-MM-DDTHH:MM such as 2026-03-16T10:00"
+                f"start.at {preview(text)} is not a local date-time; "
+                "use YYYY-MM-DDTHH:MM such as 2026-03-16T10:00"
             )
         if parsed.microsecond:
             raise ValueError("start.at must be whole seconds, e.g. 2026-03-16T10:00")
@@ -171,14 +172,16 @@ class BusinessHours(_Model):
         max_length=7,
         description='Working days, lowercase English names, e.g. ["monday", ..., "friday"]',
     )
-    start: str = Field(default="09:00", description="Local opening time HH:MM, e.g. 09:00")
-    end: str = Field(default="17:00", description="Local closing time HH:MM (exclusive), e.g. 17:00")
+    start: str = Field(default="09:00", max_length=5, description="Local opening time HH:MM, e.g. 09:00")
+    end: str = Field(
+        default="17:00", max_length=5, description="Local closing time HH:MM (exclusive), e.g. 17:00"
+    )
 
     @field_validator("start", "end")
     @classmethod
     def _hhmm(cls, value: str) -> str:
         if not _HHMM_RE.match(value):
-            raise ValueError(f"{value!r} is not a 24-hour time HH:MM such as 09:00 or 17:30")
+            raise ValueError(f"{preview(value)} is not a 24-hour time HH:MM such as 09:00 or 17:30")
         return value
 
     @field_validator("days")

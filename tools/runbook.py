@@ -11,10 +11,10 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from .artifacts import Finding, ReleaseContext, SpecModel, error, warning
-from .common import MAX_ITEMS, LongText, ShortText, Text, Version
+from .common import MAX_ITEMS, LongText, ShortText, Text, Version, preview
 from .rollback import bullets, fenced, inline_code, numbered
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,20 +39,21 @@ def parse_minute_offset(value: object) -> int:
         m = _OFFSET_RE.match(str(value).strip())
         if not m:
             raise ValueError(
-                f"{value!r} is not a T-offset; use T-30min, T, T+10min or T+2h (relative to the deploy)"
+                f"{preview(value)} is not a T-offset; "
+                "use T-30min, T, T+10min or T+2h (relative to the deploy)"
             )
         n = int(m["n"] or 0)
         unit = (m["unit"] or "").lower()
         if unit and unit not in _UNIT_MINUTES:
-            raise ValueError(f"{value!r}: unknown unit {unit!r}; use min, h or d, e.g. T-30min")
+            raise ValueError(f"{preview(value)}: unknown unit {preview(unit)}; use min, h or d, e.g. T-30min")
         if not unit and n:
             # In step 2 of the skill a bare T-30 means days; here it would be ambiguous, so ask.
-            raise ValueError(f"{value!r} has no unit; write T-{n}min (or T-{n}h)")
+            raise ValueError(f"{preview(value)} has no unit; write T-{n}min (or T-{n}h)")
         minutes = n * _UNIT_MINUTES.get(unit, 1)
         if m["sign"] == "-":
             minutes = -minutes
     if abs(minutes) > MAX_OFFSET_MINUTES:
-        raise ValueError(f"{value!r} is more than 30 days from the deploy")
+        raise ValueError(f"{preview(value)} is more than 30 days from the deploy")
     return minutes
 
 
@@ -75,6 +76,7 @@ def display_offset(minutes: int) -> str:
 MinuteOffset = Annotated[
     str,
     BeforeValidator(lambda v: format_minute_offset(parse_minute_offset(v))),
+    StringConstraints(max_length=16),
     Field(description="When, relative to the deploy at T: T-30min, T-15min, T, T+10min, T+2h"),
 ]
 

@@ -22,17 +22,18 @@ import base64
 import binascii
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .artifacts import ARTIFACT_KINDS, ArtifactKind, Finding, ReleaseContext
 from .common import ShortText, normalize_version, version_core
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound, PlannerError
 from .ports import (
     PLANNER_METADATA_KEY,
     Change,
@@ -44,7 +45,6 @@ from .ports import (
     StoredEntity,
     TaskRecord,
     is_entity_id,
-    new_entity_id,
 )
 from .results import (
     ArtifactRef,
@@ -97,10 +97,13 @@ class _LRU:
 
 
 _MISSING = object()
+_STABLE_ID_NAMESPACE = uuid.UUID("5f0c2a8e-8d7b-4a51-9c61-2f3e0b7a4d19")
 
 
 class ExtraLink(BaseModel):
     """A link from the release task to another Engram entity (beyond the release's own artifacts)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     target_id: ShortText = Field(description="Engram id (UUID, or a unique prefix of 4+ hex characters)")
     target_type: Literal["task", "context", "reasoning"] = Field(
@@ -533,10 +536,26 @@ class ReleasePlanner:
                 return link
         return None
 
+    def _resolve(self, entity_type: Any, id_or_prefix: str, field_name: str) -> StoredEntity:
+        """``store.resolve``, with its errors reported against the caller's parameter."""
+        try:
+            return self.store.resolve(entity_type, id_or_prefix)
+        except PlannerError as exc:
+            raise type(exc)(exc.message, field=field_name, valid=exc.valid, next_step=exc.next_step) from None
+
+    def _stable_id(self, *parts: str) -> str:
+        """The id a new artifact, hub task or link of a release gets: the same for every writer.
+
+        Two writers creating the same artifact at once then race for one ref, so the loser gets a
+        conflict (and retries as an update) instead of both creating a copy. The store's namespace
+        (the git store's project id) keeps ids of different repositories apart."""
+        namespace = str(getattr(self.store, "id_namespace", "") or "")
+        return str(uuid.uuid5(_STABLE_ID_NAMESPACE, "\x1f".join((namespace, *parts))))
+
     def _link_change(self, task_id: str, target: tuple[str, str], rel_type: str, agent: str) -> Change:
         target_id, target_type = target
         return Change(
-            id=new_entity_id(),
+            id=self._stable_id("link", task_id, target_id, rel_type),
             record=LinkRecord(
                 source_id=task_id,
                 source_type="task",
@@ -576,6 +595,7 @@ class ReleasePlanner:
         expected_revision: int | None,
         agent: str,
         match: Callable[[Artifact], bool] | None = None,
+        identity: tuple[str, ...] = (),
     ) -> WriteResult:
         kind: str = spec.KIND
         info = KINDS[kind]
@@ -597,7 +617,7 @@ class ReleasePlanner:
             _raise_errors(findings, tool)
             markdown = spec.render(ctx)
             record = self._artifact_record(info, spec, ctx, markdown, state.task.id, version)
-            entity_id = existing.entity.id if existing else new_entity_id()
+            entity_id = existing.entity.id if existing else self._stable_id(kind, version, *identity)
             changes = [
                 Change(
                     id=entity_id,
@@ -733,7 +753,15 @@ class ReleasePlanner:
             state = self._load(version)
             task = state.task
             if task_id is not None:
-                given = self.store.resolve("task", task_id)
+                given = self._resolve("task", task_id, "task_id")
+                owner = (_meta(given) or {}).get("release")
+                if (_meta(given) or {}).get("kind") == RELEASE_KIND and owner not in (None, version):
+                    raise Conflict(
+                        f"task {given.id} is already the release task of v{owner}",
+                        field="task_id",
+                        next_step="omit task_id to create a new release task, "
+                        "or pass the task of this release",
+                    )
                 if (
                     task is not None
                     and task.id != given.id
@@ -775,7 +803,7 @@ class ReleasePlanner:
             )
             changes: list[Change] = []
             if task is None:
-                hub_id = new_entity_id()
+                hub_id = self._stable_id(RELEASE_KIND, version)
                 changes.append(Change(id=hub_id, record=task_record, agent=agent))
             else:
                 hub_id = task.id
@@ -783,7 +811,7 @@ class ReleasePlanner:
                     Change(id=hub_id, record=task_record, agent=agent, expected_revision=task.revision)
                 )
             info = KINDS["release_plan"]
-            plan_id = existing.entity.id if existing else new_entity_id()
+            plan_id = existing.entity.id if existing else self._stable_id("release_plan", version)
             changes.append(
                 Change(
                     id=plan_id,
@@ -858,7 +886,12 @@ class ReleasePlanner:
             return art.entity.title.removeprefix("Migration Path:").strip().casefold() == wanted
 
         return self._write_artifact(
-            "design_migration_path", spec, expected_revision=expected_revision, agent=agent, match=same_change
+            "design_migration_path",
+            spec,
+            expected_revision=expected_revision,
+            agent=agent,
+            match=same_change,
+            identity=(wanted,),
         )
 
     def design_rollback(
@@ -887,8 +920,9 @@ class ReleasePlanner:
         for art in state.all():
             wanted.append((art.entity.id, art.entity.type, KINDS[art.kind].link_type, None))
         for i, extra in enumerate(links or []):
+            where = f"links[{i}].target_id"
             target = (
-                self.store.resolve(extra.target_type, extra.target_id)
+                self._resolve(extra.target_type, extra.target_id, where)
                 if not is_entity_id(extra.target_id)
                 else self.store.get(extra.target_type, extra.target_id)
             )
@@ -914,7 +948,7 @@ class ReleasePlanner:
                 continue
             created_changes.append(
                 Change(
-                    id=new_entity_id(),
+                    id=self._stable_id("link", state.task.id, target_id, rel_type),
                     record=LinkRecord(
                         source_id=state.task.id,
                         source_type="task",

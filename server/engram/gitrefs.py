@@ -177,6 +177,11 @@ class GitRefsStore:
         # The index is built by the first call, so opening a large workspace costs nothing up front.
         self._scanned = False
 
+    @property
+    def id_namespace(self) -> str:
+        """Keeps the service's stable ids of different repositories apart: Engram's project id."""
+        return self._project_id or str(self._workspace.resolve())
+
     # --- port: reads ----------------------------------------------------------------------------
 
     def get(self, entity_type: EntityType, entity_id: str) -> StoredEntity | None:

@@ -7,6 +7,7 @@ memory store carries the data it would carry in Engram.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,8 @@ class MemoryStore:
         self._index = EntityIndex()
         self._data: dict[tuple[str, str], dict[str, Any]] = {}
         self._blobs: dict[tuple[str, str], bytes] = {}
+        # Each memory store is its own world: the service's stable ids differ between instances.
+        self.id_namespace = uuid.uuid4().hex
 
     def get(self, entity_type: EntityType, entity_id: str) -> StoredEntity | None:
         fmt.check_type(entity_type)

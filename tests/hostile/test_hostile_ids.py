@@ -119,7 +119,7 @@ def test_a_hostile_link_target_is_refused_and_changes_nothing(
 @pytest.mark.parametrize(
     "label",
     [
-        pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=MISNAMED) if k in UNNAMED_TODAY else ())
+        pytest.param(k)
         for k in sorted(HOSTILE_IDS)
     ],
 )
@@ -136,9 +136,7 @@ def test_the_refusal_of_a_hostile_task_id_names_task_id(
 @pytest.mark.parametrize(
     "label",
     [
-        pytest.param(
-            k, marks=pytest.mark.xfail(strict=True, reason=MISNAMED) if k in UNNAMED_LINKS_TODAY else ()
-        )
+        pytest.param(k)
         for k in sorted(HOSTILE_IDS)
     ],
 )
@@ -165,13 +163,6 @@ def test_an_uppercase_id_of_a_stored_task_links_to_that_task_and_makes_no_upperc
     assert validate_repository(workspace) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tools/service.py create_release_plan: a task_id that is already the release task of "
-    "another version (3.0.0) is adopted for the new version without a conflict: the 3.0.0 hub is "
-    "retitled 'Release v9.9.0', metadata.release moves to 9.9.0, and 3.0.0 drops out of "
-    "list_release_plans while its plan still links from the moved task",
-)
 def test_the_task_of_another_release_is_not_taken_over() -> None:
     with mcp_session("auto") as session:
         v3_task = session.seeded["design_migration_path"]["task_id"]

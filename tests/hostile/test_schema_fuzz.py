@@ -24,22 +24,7 @@ FUZZ = settings(
 )
 
 
-# Refusals known to name the wrong field, each pinned by a strict xfail in test_hostile_ids.py: an id
-# that does not resolve is reported as "id: ..." instead of task_id / links[i].target_id. Delete an
-# entry when its xfail is fixed.
-KNOWN_UNNAMED = {
-    "create_release_plan": re.compile(
-        r": id: (no task (id starts with|with id)|'.*' is neither an entity id)"
-    ),
-    "link_release_entities": re.compile(
-        r": id: (no (task|context|reasoning) (id starts with|with id)|'.*' is neither an entity id)"
-    ),
-}
-
-
 def _names_a_parameter(text: str, schema: dict[str, Any], tool: str) -> bool:
-    if tool in KNOWN_UNNAMED and KNOWN_UNNAMED[tool].search(text):
-        return True
     return any(re.search(rf"\b{re.escape(name)}\b", text) for name in schema.get("properties", {}))
 
 

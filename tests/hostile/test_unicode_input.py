@@ -95,12 +95,6 @@ def test_control_characters_are_refused_naming_the_field_and_nothing_is_stored(
     assert structured(session.call("list_release_plans", {}))["total"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tools/common.py _no_control_chars refuses C0 controls and DEL but not the C1 range "
-    "U+0080-U+009F, so U+009B (the one-byte CSI, ESC [ to terminals that honour 8-bit controls) "
-    "and U+0090 (DCS) are stored in names",
-)
 @pytest.mark.parametrize("char", ["\x9b", "\x90"], ids=["CSI", "DCS"])
 def test_c1_control_characters_are_refused_like_esc(char: str) -> None:
     with mcp_session("auto", seed=False) as session:
@@ -123,7 +117,8 @@ def test_any_name_is_either_stored_as_sent_or_refused_naming_the_field(
     text = text_of(result)
     assert not is_unhandled(result), repr(name)
     if result.is_error:
-        assert "name" in text, text
+        # plan_args writes the marker into the name and into objectives[0]; either may be named.
+        assert "name" in text or "objectives.0" in text, text
         return
     view = structured(memory_session.call("get_release_plan", {"version": "8.9.0"}))
     # Only surrounding whitespace may go; everything else is kept, unnormalized.

@@ -98,12 +98,6 @@ def test_racing_first_writes_of_one_artifact_keep_both_acknowledged_writes_and_a
             assert stored is not None and stored.revision >= result.revision
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ReleasePlanner creates a new entity id for an artifact it did not find when it loaded the "
-    "release, so two writers creating the same artifact at once both succeed: the release ends up "
-    "with two release tasks (create_release_plan) or two rollback strategies (design_rollback)",
-)
 @pytest.mark.parametrize("tool", sorted(WRITES))
 def test_racing_first_writes_of_one_artifact_leave_one_artifact_of_that_kind(
     tmp_path: Path, tool: str
