@@ -643,6 +643,8 @@ class GitRefsStore:
         return {fmt.sidecar_ref(t, eid, n)}
 
     def _apply(self, names: Iterable[str]) -> None:
+        entities: dict[str, tuple[str, str]] = {}
+        bumped: set[tuple[str, str]] = set()
         for name in names:
             where = _split_ref(name)
             if where is None:
@@ -650,8 +652,18 @@ class GitRefsStore:
             t, eid, n = where
             if n:
                 self._apply_sidecar(name, t, eid, n)
+                bumped.add((t, eid))
             else:
-                self._apply_entity(name, t, eid)
+                entities[name] = (t, eid)
+        # A writer renames the entity ref before its sidecar, so an entity ref read *after* a sidecar
+        # was seen is at least as new as that revision. Re-reading it here means the index never pairs
+        # a new revision with older content, which would let a stale read pass compare-and-swap.
+        for t, eid in bumped:
+            if eid in self._loose[t] or is_entity_id(eid):
+                self._sync_loose_entity(t, eid)
+                entities[fmt.entity_ref(t, eid)] = (t, eid)
+        for name, (t, eid) in entities.items():
+            self._apply_entity(name, t, eid)
 
     def _apply_sidecar(self, name: str, t: str, eid: str, n: int) -> None:
         exists = eid in self._loose_side[t].get(n, ()) or name in self._packed_ours
