@@ -8,6 +8,7 @@ server starts and closed when it stops.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError
@@ -54,6 +55,22 @@ def open_store(settings: Settings) -> Store:
     return GitRefsStore(settings.workspace)
 
 
+def _warm_in_background(store: Store) -> None:
+    """Build the store's index while the client is still handshaking, so a large workspace does not
+    make the first tool call wait for it (calls that arrive earlier wait on the store's lock)."""
+    warm = getattr(store, "warm", None)
+    if warm is None:
+        return
+
+    def run() -> None:
+        try:
+            warm()
+        except Exception as exc:  # the first real call reports the same problem properly
+            log.warning("could not index the workspace in the background: %s", exc)
+
+    threading.Thread(target=run, name="release-planner-warm", daemon=True).start()
+
+
 def build_server(settings: Settings | None = None, store: Store | None = None) -> MCPServer:
     """A ready-to-run server. ``store``: use this store instead of opening one (it is not closed)."""
     settings = settings or Settings()
@@ -66,6 +83,8 @@ def build_server(settings: Settings | None = None, store: Store | None = None) -
             log.info("opened %s store at %s", settings.store, settings.workspace)
         active = store if store is not None else opened
         assert active is not None
+        if opened is not None:
+            _warm_in_background(opened)
         try:
             yield AppState(ReleasePlanner(active, max_markdown_chars=settings.max_markdown_chars), settings)
         finally:

@@ -640,7 +640,9 @@ def _record(entity_type: str, data: Mapping[str, Any]) -> tuple[Record, str, str
 def parse_envelope(entity_type: str, entity_id: str, raw: bytes, revision: int = 0) -> Parsed:
     """Read one entity blob; raises ``Malformed`` with a reason a person can act on."""
     try:
-        env = json.loads(raw)
+        # orjson: about 4x faster than json.loads, which matters when a large workspace is indexed.
+        # It refuses NaN/Infinity and lone surrogates, as serde_json does.
+        env = orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Malformed(f"not JSON ({exc})") from None
     if not isinstance(env, dict):

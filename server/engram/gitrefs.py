@@ -182,6 +182,11 @@ class GitRefsStore:
         """Keeps the service's stable ids of different repositories apart: Engram's project id."""
         return self._project_id or str(self._workspace.resolve())
 
+    def warm(self) -> None:
+        """Build the index now (it is otherwise built by the first read)."""
+        with self._lock:
+            self._refresh()
+
     # --- port: reads ----------------------------------------------------------------------------
 
     def get(self, entity_type: EntityType, entity_id: str) -> StoredEntity | None:
