@@ -369,7 +369,7 @@ def parse_task_show(stdout: str) -> dict[str, Any]:
     rest = lines[i + 3 : end if end >= 0 else len(lines)]
     tag_lines = [ln for ln in rest if ln.startswith("  Tags: ")]
     out["tags"] = tag_lines[-1].removeprefix("  Tags: ").split(", ") if tag_lines else []
-    if not is_entity_id(out["id"]):
+    if not isinstance(out["id"], str) or not is_entity_id(out["id"]):
         raise _unreadable(what, stdout)
     return out
 
@@ -448,7 +448,7 @@ def parse_relationship_get(stdout: str) -> dict[str, Any]:
         "created_at": shown_time(g["created"][0]),
         "description": desc.group(1) if desc else None,
     }
-    if not is_entity_id(out["id"]):
+    if not is_entity_id(str(out["id"])):
         raise _unreadable(what, stdout)
     return out
 
@@ -919,7 +919,9 @@ class EngramCliStore:
             )
             if rec.status != "todo":
                 call.run(["task", "update", created.id, f"--status={_TASK_STATUS_ARG[rec.status]}"])
-            return replace(created, record=replace(created.record, status=rec.status, metadata={}))
+            made = created.record
+            assert isinstance(made, TaskRecord)
+            return replace(created, record=replace(made, status=rec.status, metadata={}))
         if isinstance(rec, ContextRecord):
             args = ["context", "create", *call.text("--title", rec.title, "title", None)]
             if rec.content:

@@ -79,9 +79,9 @@ class EntityIndex:
     def __init__(self) -> None:
         self._entities: dict[str, dict[str, tuple[StoredEntity, int]]] = {t: {} for t in ENTITY_TYPES}
         self._revisions: dict[str, dict[str, int]] = {t: {} for t in ENTITY_TYPES}
-        self._release = {t: _Multi() for t in ENTITY_TYPES}
-        self._kind = {t: _Multi() for t in ENTITY_TYPES}
-        self._tag = {t: _Multi() for t in ENTITY_TYPES}
+        self._release: dict[str, _Multi] = {t: _Multi() for t in ENTITY_TYPES}
+        self._kind: dict[str, _Multi] = {t: _Multi() for t in ENTITY_TYPES}
+        self._tag: dict[str, _Multi] = {t: _Multi() for t in ENTITY_TYPES}
         self._out = _Multi()
         self._in = _Multi()
         self._sorted_ids: dict[str, list[str] | None] = {t: None for t in ENTITY_TYPES}

@@ -402,8 +402,8 @@ def validate_repository(path: str | os.PathLike[str], *, strict_layout: bool = T
     for key, name in sorted(entities.items()):
         if key not in versions:
             out.add(name, "has no version sidecar (Engram writes v1 on the first store)")
-    for (t, eid), ns in sorted(versions.items()):
+    for (etype, eid), ns in sorted(versions.items()):
         if ns != set(range(1, max(ns) + 1)):
-            out.add(f"refs/engram/{t}/v*/{eid}", f"version sidecars {sorted(ns)} are not 1..{max(ns)}")
+            out.add(f"refs/engram/{etype}/v*/{eid}", f"version sidecars {sorted(ns)} are not 1..{max(ns)}")
     _leftovers(common, out)
     return list(out)
