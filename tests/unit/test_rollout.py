@@ -787,3 +787,44 @@ def test_controls_name_the_flag_when_flags_use_different_dashboards():
         "**Dashboard (`enable_elasticsearch_search`):** https://search-flags.example.com\n"
     ) in markdown
     assert markdown.count("**Emergency Disable:**") == 1
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        # Month end in a 31-day month, February in a leap year, and the turn of the year.
+        (
+            "2026-01-29T10:00",
+            [
+                ("2026-01-29", "Thursday", 1),
+                ("2026-01-30", "Friday", 2),
+                ("2026-02-01", "Sunday", 4),
+                ("2026-02-04", "Wednesday", 7),
+            ],
+        ),
+        (
+            "2028-02-27T10:00",
+            [
+                ("2028-02-27", "Sunday", 1),
+                ("2028-02-28", "Monday", 2),
+                ("2028-03-01", "Wednesday", 4),
+                ("2028-03-04", "Saturday", 7),
+            ],
+        ),
+        (
+            "2026-12-30T10:00",
+            [
+                ("2026-12-30", "Wednesday", 1),
+                ("2026-12-31", "Thursday", 2),
+                ("2027-01-02", "Saturday", 4),
+                ("2027-01-05", "Tuesday", 7),
+            ],
+        ),
+    ],
+)
+def test_the_timeline_counts_days_across_month_leap_day_and_year_ends(
+    at: str, expected: list[tuple[str, str, int]]
+) -> None:
+    plan = spec(start={"at": at, "timezone": "UTC"}, phases=simple_phases(24, 48, 72, None))
+    timeline = plan.computed(EMPTY)["timeline"]
+    assert [(t["start"][:10], t["weekday"], t["day"]) for t in timeline] == expected
