@@ -630,6 +630,8 @@ class ReleasePlanner:
                 changes.append(
                     self._link_change(state.task.id, (entity_id, info.entity_type), info.link_type, agent)
                 )
+            refreshed = self._refresh_dependents(state, ctx, entity_id, agent)
+            changes.extend(change for change, _art in refreshed)
             try:
                 stored = self._commit(changes)
             except Conflict:
@@ -638,7 +640,7 @@ class ReleasePlanner:
                 retried = True
                 continue
             self._remember_spec(kind, stored[0], spec)
-            notices = _notices(findings)
+            notices = _notices(findings) + self._refreshed_notices(refreshed, stored)
             if retried:
                 notices.append(
                     Notice(
@@ -656,6 +658,49 @@ class ReleasePlanner:
                 )
             return self._write_result(state, kind, stored[0], spec, ctx, markdown, existing is None, notices)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _refresh_dependents(
+        self, state: ReleaseState, ctx: ReleaseContext, written_id: str, agent: str
+    ) -> list[tuple[Change, Artifact]]:
+        """Updates for the other typed artifacts whose stored Markdown (or confidence) the new spec
+        changes, so that what `engram context show` prints never goes stale: a runbook's rollout
+        schedule after the rollout changes, migration dates after the target date moves, rollback
+        coverage after the features change. They ride in the same atomic commit, CAS on revision."""
+        assert state.task is not None
+        out: list[tuple[Change, Artifact]] = []
+        for art in state.all():
+            if art.spec is None or art.entity.id == written_id:
+                continue
+            info = KINDS[art.kind]
+            markdown = art.spec.render(ctx)
+            record = self._artifact_record(info, art.spec, ctx, markdown, state.task.id, state.version)
+            old = art.entity.record
+            same = markdown == art.stored_markdown() and record.title == old.title  # type: ignore[union-attr]
+            if isinstance(record, ReasoningRecord) and isinstance(old, ReasoningRecord):
+                same = same and record.confidence == old.confidence
+            if not same:
+                change = Change(art.entity.id, record, agent=agent, expected_revision=art.entity.revision)
+                out.append((change, art))
+        return out
+
+    def _refreshed_notices(
+        self, refreshed: list[tuple[Change, Artifact]], stored: list[StoredEntity]
+    ) -> list[Notice]:
+        by_id = {entity.id: entity for entity in stored}
+        notices = []
+        for _change, art in refreshed:
+            entity = by_id.get(art.entity.id)
+            if entity is None:
+                continue
+            self._remember_spec(art.kind, entity, art.spec)
+            notices.append(
+                Notice(
+                    code="dependent_refreshed",
+                    message=f"re-rendered the stored Markdown of {entity.title} (now revision "
+                    f"{entity.revision}) because it depends on what you just changed",
+                )
+            )
+        return notices
 
     @staticmethod
     def _put_in_context(ctx: ReleaseContext, spec: Any, existing: Artifact | None) -> None:
@@ -822,6 +867,8 @@ class ReleasePlanner:
             )
             if task is None or self._existing_link(state, plan_id, info.link_type) is None:
                 changes.append(self._link_change(hub_id, (plan_id, "context"), info.link_type, agent))
+            refreshed = self._refresh_dependents(state, ctx, plan_id, agent) if task is not None else []
+            changes.extend(change for change, _art in refreshed)
             try:
                 stored = self._commit(changes)
             except Conflict:
@@ -831,7 +878,7 @@ class ReleasePlanner:
                 continue
             state.task = stored[0]
             self._remember_spec("release_plan", stored[1], spec)
-            notices = _notices(findings) + state.notices
+            notices = _notices(findings) + state.notices + self._refreshed_notices(refreshed, stored)
             if retried:
                 notices.append(
                     Notice(

@@ -280,3 +280,23 @@ def test_linking_many_times_equals_linking_once(times: int) -> None:
     links = store.links_from(planner.get_release_plan("2.5.0").task_id)
     targets = sorted((link.record.target_id, link.record.relationship_type) for link in links)  # type: ignore[union-attr]
     assert len(targets) == len(set(targets)) == 4
+
+
+def test_a_later_rollout_refreshes_the_stored_runbook_in_the_same_commit(
+    planner: ReleasePlanner, store: MemoryStore
+) -> None:
+    planner.create_release_plan(ReleasePlanSpec.model_validate(plan_example.ARGS))
+    runbook = planner.create_runbook(RunbookSpec.model_validate(runbook_example.ARGS))
+    stored = store.get("context", runbook.artifact.entity_id)
+    assert stored is not None and "not planned yet" in stored.record.content  # type: ignore[union-attr]
+
+    rollout = planner.plan_rollout(RolloutSpec.model_validate(rollout_example.ARGS))
+
+    stored = store.get("context", runbook.artifact.entity_id)
+    assert stored is not None and stored.revision == 2
+    assert "not planned yet" not in stored.record.content  # type: ignore[union-attr]
+    assert "Monday" in stored.record.content  # type: ignore[union-attr]  # the schedule, by weekday
+    assert [w.code for w in rollout.warnings if w.code == "dependent_refreshed"] == ["dependent_refreshed"]
+    # Nothing else changed, so a second identical write refreshes nothing.
+    again = planner.plan_rollout(RolloutSpec.model_validate(rollout_example.ARGS))
+    assert "dependent_refreshed" not in {w.code for w in again.warnings}
