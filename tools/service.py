@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import threading
 import uuid
@@ -211,6 +212,16 @@ WRITE_TOOLS: tuple[WriteTool, ...] = (
     WriteTool("create_runbook", "Create the release runbook", KINDS["runbook"].spec, "create_runbook"),
 )
 
+# Which other artifacts each kind's spec reads from the ReleaseContext (in check, render or computed;
+# taken from the spec modules): a write re-renders only the artifacts that read what it changed.
+READS: dict[str, frozenset[str]] = {
+    "release_plan": frozenset({"migration_path"}),
+    "migration_path": frozenset({"release_plan", "rollout_plan"}),
+    "rollback_strategy": frozenset({"release_plan"}),
+    "rollout_plan": frozenset({"rollback_strategy"}),
+    "runbook": frozenset({"rollout_plan", "rollback_strategy"}),
+}
+
 NEXT_TOOL: dict[str, str] = {
     "release_plan": "design_migration_path for each breaking change, else design_rollback",
     "migration_path": "design_rollback",
@@ -320,6 +331,7 @@ def _normalize(version: str, field_name: str = "version") -> str:
         ) from None
 
 
+@functools.lru_cache(maxsize=65_536)
 def _semver_key(version: str) -> tuple[int, int, int, int, str]:
     try:
         major, minor, patch = version_core(version)
@@ -630,7 +642,7 @@ class ReleasePlanner:
                 changes.append(
                     self._link_change(state.task.id, (entity_id, info.entity_type), info.link_type, agent)
                 )
-            refreshed = self._refresh_dependents(state, ctx, entity_id, agent)
+            refreshed = self._refresh_dependents(state, ctx, entity_id, kind, agent)
             changes.extend(change for change, _art in refreshed)
             try:
                 stored = self._commit(changes)
@@ -660,7 +672,7 @@ class ReleasePlanner:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _refresh_dependents(
-        self, state: ReleaseState, ctx: ReleaseContext, written_id: str, agent: str
+        self, state: ReleaseState, ctx: ReleaseContext, written_id: str, written_kind: str, agent: str
     ) -> list[tuple[Change, Artifact]]:
         """Updates for the other typed artifacts whose stored Markdown (or confidence) the new spec
         changes, so that what `engram context show` prints never goes stale: a runbook's rollout
@@ -669,7 +681,7 @@ class ReleasePlanner:
         assert state.task is not None
         out: list[tuple[Change, Artifact]] = []
         for art in state.all():
-            if art.spec is None or art.entity.id == written_id:
+            if art.spec is None or art.entity.id == written_id or written_kind not in READS[art.kind]:
                 continue
             info = KINDS[art.kind]
             markdown = art.spec.render(ctx)
@@ -867,7 +879,11 @@ class ReleasePlanner:
             )
             if task is None or self._existing_link(state, plan_id, info.link_type) is None:
                 changes.append(self._link_change(hub_id, (plan_id, "context"), info.link_type, agent))
-            refreshed = self._refresh_dependents(state, ctx, plan_id, agent) if task is not None else []
+            refreshed = (
+                self._refresh_dependents(state, ctx, plan_id, "release_plan", agent)
+                if task is not None
+                else []
+            )
             changes.extend(change for change, _art in refreshed)
             try:
                 stored = self._commit(changes)
