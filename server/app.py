@@ -13,12 +13,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 
 from ..prompts.loader import load_prompts
+from ..tools.errors import PlannerError, StorageError
 from ..tools.service import ReleasePlanner
 from .registration import INSTRUCTIONS, AppState, build_tools, register_prompts, register_resources
 from .settings import Settings
@@ -55,20 +56,64 @@ def open_store(settings: Settings) -> Store:
     return GitRefsStore(settings.workspace)
 
 
-def _warm_in_background(store: Store) -> None:
-    """Build the store's index while the client is still handshaking, so a large workspace does not
-    make the first tool call wait for it (calls that arrive earlier wait on the store's lock)."""
-    warm = getattr(store, "warm", None)
-    if warm is None:
-        return
+class OpeningStore:
+    """The configured store, opened on a background thread.
 
-    def run() -> None:
+    Importing pygit2 and checking the workspace take ~40 ms, and indexing a large workspace far
+    more; none of it should keep the client's handshake waiting. Every store call waits until the
+    store is open (and indexed), and an opening error is raised by every call, naming what to fix.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._ready = threading.Event()
+        self._store: Store | None = None
+        self._error: PlannerError | None = None
+        threading.Thread(
+            target=self._open, args=(settings,), name="release-planner-open", daemon=True
+        ).start()
+
+    def _open(self, settings: Settings) -> None:
         try:
-            warm()
+            self._store = open_store(settings)
+            log.info("opened %s store at %s", settings.store, settings.workspace)
+        except PlannerError as exc:
+            self._error = exc
+        except Exception as exc:  # an unexpected failure still has to reach the caller, named
+            self._error = StorageError(
+                f"cannot open the {settings.store} store at {settings.workspace}: {exc}"
+            )
+        if self._error is not None:
+            log.error("%s", self._error)
+            self._ready.set()
+            return
+        warm = getattr(self._store, "warm", None)
+        try:
+            if warm is not None:
+                warm()
         except Exception as exc:  # the first real call reports the same problem properly
             log.warning("could not index the workspace in the background: %s", exc)
+        finally:
+            self._ready.set()
 
-    threading.Thread(target=run, name="release-planner-warm", daemon=True).start()
+    def opened(self) -> Store:
+        self._ready.wait()
+        if self._error is not None:
+            raise type(self._error)(
+                self._error.message,
+                field=self._error.field,
+                valid=self._error.valid,
+                next_step=self._error.next_step,
+            )
+        assert self._store is not None
+        return self._store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.opened(), name)
+
+    def close(self) -> None:
+        self._ready.wait()
+        if self._store is not None:
+            self._store.close()
 
 
 def build_server(settings: Settings | None = None, store: Store | None = None) -> MCPServer:
@@ -77,14 +122,8 @@ def build_server(settings: Settings | None = None, store: Store | None = None) -
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
-        opened = None
-        if store is None:
-            opened = await anyio.to_thread.run_sync(open_store, settings)
-            log.info("opened %s store at %s", settings.store, settings.workspace)
-        active = store if store is not None else opened
-        assert active is not None
-        if opened is not None:
-            _warm_in_background(opened)
+        opened = OpeningStore(settings) if store is None else None
+        active: Any = store if store is not None else opened
         try:
             yield AppState(ReleasePlanner(active, max_markdown_chars=settings.max_markdown_chars), settings)
         finally:

@@ -64,3 +64,16 @@ async def test_the_git_store_is_the_default_and_creates_the_workspace_repository
     async with Client(build_server(Settings(workspace=workspace))) as client:
         view = ok(await client.call_tool("get_release_plan", {"version": "2.5.0"}))
     assert view["task_id"] == plan["task_id"]
+
+
+async def test_a_workspace_that_cannot_be_opened_fails_each_call_with_what_to_fix(tmp_path: Path) -> None:
+    # The store opens in the background so the handshake never waits for it; its error then has to
+    # reach the agent on every call instead of vanishing into a log.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the workspace should be")
+    async with Client(build_server(Settings(workspace=blocker))) as client:
+        for _ in range(2):
+            result = await client.call_tool("list_release_plans", {})
+            assert result.is_error
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert "workspace" in text and str(blocker) in text, text
