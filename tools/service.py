@@ -360,6 +360,27 @@ def _raise_errors(findings: Sequence[Finding], tool: str) -> None:
     )
 
 
+def _write_notices(retried: bool, existing: Artifact | None, entity_id: str) -> list[Notice]:
+    """What a write says about how it landed, beyond the plan's own findings."""
+    notices = []
+    if retried:
+        notices.append(
+            Notice(
+                code="concurrent_update",
+                message="another writer changed this release meanwhile; "
+                "your version was applied on top of theirs",
+            )
+        )
+    if existing is not None and not existing.typed:
+        notices.append(
+            Notice(
+                code="adopted_untyped",
+                message=f"adopted the hand-written entity {entity_id}: it now carries a typed spec",
+            )
+        )
+    return notices
+
+
 def _link_type_name(rec: LinkRecord) -> str:
     return rec.relationship_type
 
@@ -653,21 +674,7 @@ class ReleasePlanner:
                 continue
             self._remember_spec(kind, stored[0], spec)
             notices = _notices(findings) + self._refreshed_notices(refreshed, stored)
-            if retried:
-                notices.append(
-                    Notice(
-                        code="concurrent_update",
-                        message="another writer changed this release meanwhile; "
-                        "your version was applied on top of theirs",
-                    )
-                )
-            if existing is not None and not existing.typed:
-                notices.append(
-                    Notice(
-                        code="adopted_untyped",
-                        message=f"adopted the hand-written entity {entity_id}: it now carries a typed spec",
-                    )
-                )
+            notices += _write_notices(retried, existing, entity_id)
             return self._write_result(state, kind, stored[0], spec, ctx, markdown, existing is None, notices)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -895,21 +902,7 @@ class ReleasePlanner:
             state.task = stored[0]
             self._remember_spec("release_plan", stored[1], spec)
             notices = _notices(findings) + state.notices + self._refreshed_notices(refreshed, stored)
-            if retried:
-                notices.append(
-                    Notice(
-                        code="concurrent_update",
-                        message="another writer changed this release meanwhile; "
-                        "your version was applied on top of theirs",
-                    )
-                )
-            if existing is not None and not existing.typed:
-                notices.append(
-                    Notice(
-                        code="adopted_untyped",
-                        message=f"adopted the hand-written plan {plan_id}: it now carries a typed spec",
-                    )
-                )
+            notices += _write_notices(retried, existing, plan_id)
             return self._write_result(
                 state, "release_plan", stored[1], spec, ctx, markdown, existing is None, notices
             )
