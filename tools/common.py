@@ -67,6 +67,18 @@ def release_type_of(version: str) -> str:
     return "major"
 
 
+def semver_key(version: str) -> tuple:
+    """Sort key with SemVer 2.0.0 precedence: pre-releases sort below the release, build is ignored."""
+    major, minor, patch = version_core(version)
+    core = version.split("+", 1)[0]
+    if "-" not in core:
+        return (major, minor, patch, (1,))
+    pre = core.split("-", 1)[1]
+    # Numeric identifiers sort numerically and below alphanumeric ones (SemVer rule 11.4).
+    idents = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (major, minor, patch, (0, *idents))
+
+
 Version = Annotated[
     str,
     StringConstraints(max_length=MAX_VERSION),

@@ -55,9 +55,12 @@ PLANNER_METADATA_KEY = "release_planner"
 # Titles the Engram release-planning skill gives its entities, with the version they name. Adapters
 # index entities by the version found here as well as by ``metadata.release_planner.release``, so
 # that releases planned by hand with the skill are found without a full scan.
+# Only the skill's exact shapes count ("Release Plan: v2.5.0 - Name", "Release v2.5.0 - Name",
+# "Rollback Strategy: v2.5.0"): a task such as "Release 2.5.0: write the blog post" is not a release.
 RELEASE_TITLE_PATTERN = re.compile(
-    r"^(?:Release Plan|Release Runbook|Rollback Strategy|Phased Rollout Plan|Release):?\s+"
-    r"v?(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)\b"
+    r"^(?:(?:Release Plan|Release Runbook|Rollback Strategy|Phased Rollout Plan):|Release)\s+"
+    r"v?(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)"
+    r"(?:\s+[-\u2013\u2014]\s.*)?$"
 )
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

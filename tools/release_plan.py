@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from .artifacts import Finding, ReleaseContext, SpecModel, error, warning
-from .common import MAX_ITEMS, ShortText, Text, Version, release_type_of, version_core
+from .common import MAX_ITEMS, ShortText, Text, Version, release_type_of, semver_key, version_core
 
 Scale = Literal["very_low", "low", "medium", "high", "very_high"]
 Batch = Literal["must_have", "nice_to_have", "deferred"]
@@ -60,18 +60,6 @@ def plain_date(day: date) -> str:
 def long_date(day: date) -> str:
     """``March 16, 2026 (Monday)``."""
     return f"{plain_date(day)} ({_WEEKDAYS[day.weekday()]})"
-
-
-def semver_key(version: str) -> tuple:
-    """Sort key with SemVer 2.0.0 precedence: pre-releases sort below the release, build is ignored."""
-    major, minor, patch = version_core(version)
-    core = version.split("+", 1)[0]
-    if "-" not in core:
-        return (major, minor, patch, (1,))
-    pre = core.split("-", 1)[1]
-    # Numeric identifiers sort numerically and below alphanumeric ones (SemVer rule 11.4).
-    idents = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return (major, minor, patch, (0, *idents))
 
 
 def _sane_date(value: date) -> date:

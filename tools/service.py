@@ -22,7 +22,9 @@ import base64
 import binascii
 import functools
 import logging
+import random
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .artifacts import ARTIFACT_KINDS, ArtifactKind, Finding, ReleaseContext
-from .common import ShortText, normalize_version, version_core
+from .common import ShortText, normalize_version, semver_key
 from .errors import Conflict, InvalidInput, NotFound, PlannerError
 from .ports import (
     PLANNER_METADATA_KEY,
@@ -71,7 +73,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 ReleaseStatus = Literal["todo", "inprogress", "done", "blocked", "cancelled"]
 RELEASE_KIND = "release"
-MAX_CAS_RETRIES = 3
+MAX_CAS_RETRIES = 6
 
 
 class _LRU:
@@ -262,12 +264,7 @@ class Artifact:
         )
 
     def stored_markdown(self) -> str:
-        rec = self.entity.record
-        if isinstance(rec, ContextRecord):
-            return rec.content
-        if isinstance(rec, ReasoningRecord):
-            return rec.conclusion
-        return ""
+        return _stored_text(self.entity)
 
 
 @dataclass
@@ -332,14 +329,11 @@ def _normalize(version: str, field_name: str = "version") -> str:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _semver_key(version: str) -> tuple[int, int, int, int, str]:
+def _semver_key(version: str) -> tuple[Any, ...]:
     try:
-        major, minor, patch = version_core(version)
-    except ValueError:
-        return (-1, -1, -1, 0, version)
-    pre = version.split("+", 1)[0].partition("-")[2]
-    # A pre-release sorts before its release (SemVer rule 11).
-    return (major, minor, patch, 0 if pre else 1, pre)
+        return (1, semver_key(version))
+    except ValueError:  # a title that names no valid version sorts last
+        return (0, version)
 
 
 def _notices(findings: Iterable[Finding]) -> list[Notice]:
@@ -358,6 +352,27 @@ def _raise_errors(findings: Sequence[Finding], tool: str) -> None:
         field=errors[0].field,
         next_step=f"fix the listed fields and call {tool} again",
     )
+
+
+def _stored_text(entity: StoredEntity) -> str:
+    rec = entity.record
+    if isinstance(rec, ContextRecord):
+        return rec.content
+    if isinstance(rec, ReasoningRecord):
+        return rec.conclusion
+    return ""
+
+
+def _spec_key(kind: str, entity: StoredEntity) -> tuple[Any, ...]:
+    # The revision alone can lag the content for a moment (another writer's entity ref is renamed
+    # before its sidecar) and reasonings keep no update time, so the stored Markdown, which is
+    # rendered from the spec, is part of the key (str hashes are cached, so this is cheap).
+    return (kind, entity.id, entity.revision, entity.updated_at, hash(_stored_text(entity)))
+
+
+def _backoff(attempt: int) -> None:
+    # Jittered, growing pauses so that writers who collided do not collide again in lockstep.
+    time.sleep(random.uniform(0, 0.002 * 2**attempt))
 
 
 def _write_notices(retried: bool, existing: Artifact | None, entity_id: str) -> list[Notice]:
@@ -408,7 +423,7 @@ class ReleasePlanner:
         meta = _meta(entity)
         if meta is None or meta.get("kind") != kind:
             return None
-        key = (kind, entity.id, entity.revision, entity.updated_at)
+        key = _spec_key(kind, entity)
         cached = self._specs.get(key)
         if cached is _MISSING:
             try:
@@ -429,7 +444,7 @@ class ReleasePlanner:
 
     def _remember_spec(self, kind: str, entity: StoredEntity, spec: Any) -> None:
         # What we just stored reads back equal (the specs round-trip), so the next read needs no parse.
-        self._specs.put((kind, entity.id, entity.revision, entity.updated_at), spec)
+        self._specs.put(_spec_key(kind, entity), spec)
 
     def _derive(self, state: ReleaseState, what: str, compute: Callable[[], Any]) -> Any:
         key = (what, state.key())
@@ -455,8 +470,11 @@ class ReleasePlanner:
             return typed[0]
         if tasks:
             return tasks[0]
-        # A release planned by hand may have a task with any title; find it through the plan's link.
+        # A release planned by hand may have a task with any title; find it through the plan's link
+        # (only a release plan's: any other context naming the version says nothing about its task).
         for plan in self.store.find("context", release=version):
+            if self._kind_of(plan) != "release_plan":
+                continue
             for link in self.store.links_to(plan.id):
                 rec = link.record
                 if isinstance(rec, LinkRecord) and rec.source_type == "task":
@@ -585,22 +603,50 @@ class ReleasePlanner:
         namespace = str(getattr(self.store, "id_namespace", "") or "")
         return str(uuid.uuid5(_STABLE_ID_NAMESPACE, "\x1f".join((namespace, *parts))))
 
-    def _link_change(self, task_id: str, target: tuple[str, str], rel_type: str, agent: str) -> Change:
+    def _link_change(
+        self,
+        task_id: str,
+        target: tuple[str, str],
+        rel_type: str,
+        agent: str,
+        description: str | None = None,
+    ) -> Change:
         target_id, target_type = target
+        link_id = self._stable_id("link", task_id, target_id, rel_type)
+        # The link may exist already, deactivated by hand or left behind by a deleted release task:
+        # then it is reactivated in place rather than created again under the same id.
+        current = self.store.get("relationship", link_id)
         return Change(
-            id=self._stable_id("link", task_id, target_id, rel_type),
+            id=link_id,
+            expected_revision=current.revision if current is not None else None,
             record=LinkRecord(
                 source_id=task_id,
                 source_type="task",
                 target_id=target_id,
                 target_type=target_type,
                 relationship_type=rel_type,
+                description=description,
             ),
             agent=agent,
         )
 
     def _commit(self, changes: list[Change]) -> list[StoredEntity]:
         return self.store.commit(changes)
+
+    @staticmethod
+    def _check_writable(existing: Artifact | None, tool: str) -> None:
+        """Refuse to replace a spec written by a newer server: this one would silently drop its fields."""
+        if existing is None or existing.typed:
+            return
+        meta = _meta(existing.entity) or {}
+        schema = meta.get("schema")
+        if isinstance(schema, int) and schema > SCHEMA_VERSION:
+            raise Conflict(
+                f"{existing.entity.title} ({existing.entity.id}) was written by a newer release planner "
+                f"(spec schema {schema}; this server knows {SCHEMA_VERSION}), so {tool} would lose its data",
+                field="version",
+                next_step="upgrade engram-release-planner, or edit it with the server that wrote it",
+            )
 
     @staticmethod
     def _check_expected(existing: Artifact | None, expected_revision: int | None, what: str) -> None:
@@ -643,6 +689,7 @@ class ReleasePlanner:
                 if match
                 else (candidates[0] if candidates else None)
             )
+            self._check_writable(existing, tool)
             self._check_expected(existing, expected_revision, info.kind.replace("_", " "))
             ctx = state.context()
             self._put_in_context(ctx, spec, existing)
@@ -668,9 +715,12 @@ class ReleasePlanner:
             try:
                 stored = self._commit(changes)
             except Conflict:
-                if expected_revision is not None or attempt == MAX_CAS_RETRIES - 1:
+                # A lost race on anything in the commit: retry on fresh state. If the caller's own
+                # artifact moved past expected_revision, the next round says so precisely.
+                if attempt == MAX_CAS_RETRIES - 1:
                     raise
                 retried = True
+                _backoff(attempt)
                 continue
             self._remember_spec(kind, stored[0], spec)
             notices = _notices(findings) + self._refreshed_notices(refreshed, stored)
@@ -840,6 +890,7 @@ class ReleasePlanner:
                     task = given
                     state = self._load_with_task(version, given)
             existing = state.one("release_plan")
+            self._check_writable(existing, "create_release_plan")
             self._check_expected(existing, expected_revision, "release plan")
             ctx = state.context()
             ctx.plan = spec
@@ -847,14 +898,23 @@ class ReleasePlanner:
             _raise_errors(findings, "create_release_plan")
             markdown = spec.render(ctx)
 
+            old_task = task.record if task is not None and isinstance(task.record, TaskRecord) else None
+            hand_made = old_task is not None and task is not None and _meta(task) is None
             task_record = TaskRecord(
                 title=spec.task_title(),
-                description=self._task_description(spec),
-                status=task.record.status
-                if task is not None and isinstance(task.record, TaskRecord)
-                else "todo",
-                priority="high" if spec.release_type == "major" else "medium",
-                tags=("release", f"v{version}"),
+                # A hand-made task keeps what people wrote on it; ours is rewritten from the plan.
+                description=old_task.description
+                if hand_made and old_task is not None and old_task.description
+                else self._task_description(spec),
+                status=old_task.status if old_task is not None else "todo",
+                priority=old_task.priority
+                if old_task is not None
+                else ("high" if spec.release_type == "major" else "medium"),
+                tags=tuple(
+                    dict.fromkeys(
+                        [*(old_task.tags if old_task is not None else ()), "release", f"v{version}"]
+                    )
+                ),
                 metadata=self._metadata(
                     RELEASE_KIND,
                     version,
@@ -895,9 +955,12 @@ class ReleasePlanner:
             try:
                 stored = self._commit(changes)
             except Conflict:
-                if expected_revision is not None or attempt == MAX_CAS_RETRIES - 1:
+                # A lost race on anything in the commit: retry on fresh state. If the caller's own
+                # artifact moved past expected_revision, the next round says so precisely.
+                if attempt == MAX_CAS_RETRIES - 1:
                     raise
                 retried = True
+                _backoff(attempt)
                 continue
             state.task = stored[0]
             self._remember_spec("release_plan", stored[1], spec)
@@ -970,12 +1033,40 @@ class ReleasePlanner:
         self, version: str, links: list[ExtraLink] | None = None, *, agent: str = "default"
     ) -> LinkResult:
         version = _normalize(version)
-        state = self._require_release(version, "link_release_entities")
+        for attempt in range(MAX_CAS_RETRIES):
+            state = self._require_release(version, "link_release_entities")
+            created, existing_refs = self._plan_links(state, links or [], agent)
+            try:
+                stored = self._commit(created) if created else []
+            except Conflict:
+                # Another writer linked the same entity meanwhile: linking is idempotent, so look again.
+                if attempt == MAX_CAS_RETRIES - 1:
+                    raise
+                _backoff(attempt)
+                continue
+            assert state.task is not None
+            missing = [k for k in ARTIFACT_KINDS if k not in state.artifacts and k != "migration_path"]
+            steps = ["call summarize_release for the stakeholder summary"]
+            if missing:
+                steps.insert(0, "not planned yet: " + ", ".join(TOOL_OF_KIND[k] for k in missing))
+            return LinkResult(
+                release=version,
+                task_id=state.task.id,
+                created=[self._link_ref(e) for e in stored],
+                existing=existing_refs,
+                warnings=list(state.notices),
+                next_steps=steps,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _plan_links(
+        self, state: ReleaseState, links: list[ExtraLink], agent: str
+    ) -> tuple[list[Change], list[LinkRef]]:
         assert state.task is not None
         wanted: list[tuple[str, str, str, str | None]] = []
         for art in state.all():
             wanted.append((art.entity.id, art.entity.type, KINDS[art.kind].link_type, None))
-        for i, extra in enumerate(links or []):
+        for i, extra in enumerate(links):
             where = f"links[{i}].target_id"
             target = (
                 self._resolve(extra.target_type, extra.target_id, where)
@@ -985,13 +1076,13 @@ class ReleasePlanner:
             if target is None:
                 raise NotFound(
                     f"no {extra.target_type} {extra.target_id}",
-                    field=f"links[{i}].target_id",
+                    field=where,
                     next_step="check the id with `engram " + extra.target_type + " list`",
                 )
             if target.id == state.task.id:
-                raise InvalidInput("a release task cannot link to itself", field=f"links[{i}].target_id")
+                raise InvalidInput("a release task cannot link to itself", field=where)
             wanted.append((target.id, target.type, extra.relationship_type, extra.description))
-        created_changes: list[Change] = []
+        created: list[Change] = []
         existing_refs: list[LinkRef] = []
         seen: set[tuple[str, str]] = set()
         for target_id, target_type, rel_type, description in wanted:
@@ -1002,34 +1093,10 @@ class ReleasePlanner:
             if found is not None:
                 existing_refs.append(self._link_ref(found))
                 continue
-            created_changes.append(
-                Change(
-                    id=self._stable_id("link", state.task.id, target_id, rel_type),
-                    record=LinkRecord(
-                        source_id=state.task.id,
-                        source_type="task",
-                        target_id=target_id,
-                        target_type=target_type,
-                        relationship_type=rel_type,
-                        description=description,
-                    ),
-                    agent=agent,
-                )
+            created.append(
+                self._link_change(state.task.id, (target_id, target_type), rel_type, agent, description)
             )
-        stored = self._commit(created_changes) if created_changes else []
-        notices = list(state.notices)
-        missing = [k for k in ARTIFACT_KINDS if k not in state.artifacts and k != "migration_path"]
-        steps = ["call summarize_release for the stakeholder summary"]
-        if missing:
-            steps.insert(0, "not planned yet: " + ", ".join(TOOL_OF_KIND[k] for k in missing))
-        return LinkResult(
-            release=version,
-            task_id=state.task.id,
-            created=[self._link_ref(e) for e in stored],
-            existing=existing_refs,
-            warnings=notices,
-            next_steps=steps,
-        )
+        return created, existing_refs
 
     @staticmethod
     def _link_ref(entity: StoredEntity) -> LinkRef:
@@ -1193,15 +1260,16 @@ class ReleasePlanner:
             # Only the hub task is needed to filter; whole releases are loaded for the page alone.
             versions = [v for v in versions if self._status_of(self._find_task(v)) == status]
         rows: list[ReleaseSummary] = []
-        for version in versions[offset : offset + limit]:
-            state = self._load(version, parse_specs=False)
+        position = offset
+        while position < len(versions) and len(rows) < limit:
+            state = self._load(versions[position], parse_specs=False)
+            position += 1
             if state.task is None and not state.artifacts:
-                continue  # a title that merely looks like a release (e.g. "Release 2.0 notes")
+                continue  # a context titled like a release task, with nothing planned: not a release
             rows.append(self._summary_row(state))
-        next_offset = offset + limit
         return ReleasePage(
             releases=rows,
-            next_cursor=self._encode_cursor(next_offset) if next_offset < len(versions) else None,
+            next_cursor=self._encode_cursor(position) if position < len(versions) else None,
             total=len(versions),
         )
 
