@@ -98,6 +98,14 @@ class RefStale(Exception):
         self.found = found
 
 
+# An empty lock this old cannot belong to a live writer (they fill a lock right after creating it).
+_EMPTY_LOCK_GRACE_NS = 1_000_000_000
+
+
+class _NotYet(Exception):
+    """Recovery met a lock that may still belong to a live writer; the journal is kept for later."""
+
+
 # How often a recovery also clears the empty journals of writers that died between writes.
 _SWEEP_EVERY_S = 5.0
 _PENDING = b"PENDING  \n"
@@ -281,6 +289,11 @@ class RefFiles:
             elif content == b"" and not forward and since_ns is not None:
                 sig = stat_sig(lock)
                 if sig is not None and sig[2] >= since_ns:
+                    # An empty lock is the dead writer's (killed between creating and filling it) or
+                    # a live writer's caught in that same microsecond gap. Only one that stays empty
+                    # past the grace period is the dead writer's; until then the journal is kept.
+                    if time.time_ns() - sig[2] < _EMPTY_LOCK_GRACE_NS:
+                        raise _NotYet(lock)
                     _unlink(lock)
 
     def recover(self) -> bool:
@@ -334,7 +347,10 @@ class RefFiles:
                 except (ValueError, KeyError, TypeError):
                     updates = []  # cut short while being written: no lock was taken yet
             committed = len(lines) > 1 and lines[1] + b"\n" == _COMMITTED
-            self._roll(updates, forward=committed, since_ns=written_ns)
+            try:
+                self._roll(updates, forward=committed, since_ns=written_ns)
+            except _NotYet:
+                return False  # try again on a later read
             os.unlink(path)
             if updates:
                 log.warning(

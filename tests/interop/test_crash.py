@@ -159,3 +159,35 @@ def test_a_foreign_lock_on_a_ref_makes_the_write_fail_cleanly(
         assert str(lock) in info.value.message and "delete that lock file" in (info.value.next_step or "")
         assert_nothing_written(store)
     assert workspace.lock_files() == [str(lock.relative_to(workspace.path))]
+
+
+def test_an_empty_lock_is_removed_only_once_no_live_writer_can_still_be_filling_it(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A writer killed between creating a lock and writing into it leaves it empty; a live writer has
+    # one empty for a moment too. Recovery must not delete the live one's (mutual exclusion would be
+    # gone), so it waits until an empty lock has stayed empty for the grace period.
+    import json
+    import os
+
+    from release_planner.server.engram import refs
+
+    GitRefsStore(workspace.path).close()
+    common = str(workspace.path / ".git")
+    name = "refs/engram/context/0b5e7a52-3c4f-4d1e-9a77-2f6f0c1d8e90"
+    journal_dir = os.path.join(common, refs.JOURNAL_DIR)
+    os.makedirs(journal_dir, exist_ok=True)
+    journal = os.path.join(journal_dir, "999999-dead.journal")
+    with open(journal, "wb") as f:  # a dead writer's journal: nobody holds its lock
+        f.write(json.dumps({"pid": 999999, "updates": [[name, None, "ab" * 20]]}).encode() + b"\n")
+        f.write(b"PENDING  \n")
+    lock = os.path.join(common, name + ".lock")
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    open(lock, "wb").close()
+
+    assert refs.RefFiles(common).recover() is False
+    assert os.path.exists(lock) and os.path.exists(journal)
+
+    monkeypatch.setattr(refs, "_EMPTY_LOCK_GRACE_NS", 0)
+    refs.RefFiles(common).recover()
+    assert not os.path.exists(lock) and not os.path.exists(journal)
