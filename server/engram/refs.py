@@ -98,10 +98,6 @@ class RefStale(Exception):
         self.found = found
 
 
-# An empty lock this old cannot belong to a live writer (they fill a lock right after creating it).
-_EMPTY_LOCK_GRACE_NS = 1_000_000_000
-
-
 class _NotYet(Exception):
     """Recovery met a lock that may still belong to a live writer; the journal is kept for later."""
 
@@ -273,7 +269,9 @@ class RefFiles:
             return
         raise RefBusy(name, lock)
 
-    def _roll(self, updates: Iterable[RefUpdate], *, forward: bool, since_ns: int | None) -> None:
+    def _roll(
+        self, updates: Iterable[RefUpdate], *, forward: bool, since_ns: int | None, recovering: str = ""
+    ) -> None:
         """Rename (forward) or remove (back) the lock files holding exactly our new values.
 
         Rolling back also removes an *empty* lock made after the journal was written (``since_ns``):
@@ -290,11 +288,42 @@ class RefFiles:
                 sig = stat_sig(lock)
                 if sig is not None and sig[2] >= since_ns:
                     # An empty lock is the dead writer's (killed between creating and filling it) or
-                    # a live writer's caught in that same microsecond gap. Only one that stays empty
-                    # past the grace period is the dead writer's; until then the journal is kept.
-                    if time.time_ns() - sig[2] < _EMPTY_LOCK_GRACE_NS:
+                    # a live writer's caught in that same microsecond gap. A live writer journals
+                    # every ref before locking it, so a lock no live journal claims is the dead one's.
+                    if self._claimed_by_live_writer(update.name, recovering):
                         raise _NotYet(lock)
                     _unlink(lock)
+
+    def _claimed_by_live_writer(self, name: str, recovering: str) -> bool:
+        own = os.path.basename(self._journal.path) if self._journal is not None else None
+        try:
+            names = os.listdir(self.journal_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        for entry in names:
+            path = os.path.join(self.journal_dir, entry)
+            if not entry.endswith(".journal") or entry == own or path == recovering:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    continue  # nobody holds it: a dead writer's journal, not a live claim
+                except BlockingIOError:
+                    pass
+                first = _read_fd(fd).split(b"\n", 1)[0]
+                try:
+                    claimed = {u[0] for u in json.loads(first)["updates"]} if first else set()
+                except (ValueError, KeyError, TypeError, IndexError):
+                    claimed = set()
+                if name in claimed:
+                    return True
+            finally:
+                os.close(fd)
+        return False
 
     def recover(self) -> bool:
         """Finish or undo transactions whose writer died. True if anything was recovered."""
@@ -348,7 +377,7 @@ class RefFiles:
                     updates = []  # cut short while being written: no lock was taken yet
             committed = len(lines) > 1 and lines[1] + b"\n" == _COMMITTED
             try:
-                self._roll(updates, forward=committed, since_ns=written_ns)
+                self._roll(updates, forward=committed, since_ns=written_ns, recovering=path)
             except _NotYet:
                 return False  # try again on a later read
             os.unlink(path)

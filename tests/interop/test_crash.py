@@ -161,12 +161,11 @@ def test_a_foreign_lock_on_a_ref_makes_the_write_fail_cleanly(
     assert workspace.lock_files() == [str(lock.relative_to(workspace.path))]
 
 
-def test_an_empty_lock_is_removed_only_once_no_live_writer_can_still_be_filling_it(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_empty_lock_a_live_writer_has_journaled_is_not_removed_by_recovery(workspace: Workspace) -> None:
     # A writer killed between creating a lock and writing into it leaves it empty; a live writer has
     # one empty for a moment too. Recovery must not delete the live one's (mutual exclusion would be
-    # gone), so it waits until an empty lock has stayed empty for the grace period.
+    # gone): a live writer journals every ref before locking it, so its claim is visible.
+    import fcntl
     import json
     import os
 
@@ -177,17 +176,25 @@ def test_an_empty_lock_is_removed_only_once_no_live_writer_can_still_be_filling_
     name = "refs/engram/context/0b5e7a52-3c4f-4d1e-9a77-2f6f0c1d8e90"
     journal_dir = os.path.join(common, refs.JOURNAL_DIR)
     os.makedirs(journal_dir, exist_ok=True)
-    journal = os.path.join(journal_dir, "999999-dead.journal")
-    with open(journal, "wb") as f:  # a dead writer's journal: nobody holds its lock
-        f.write(json.dumps({"pid": 999999, "updates": [[name, None, "ab" * 20]]}).encode() + b"\n")
-        f.write(b"PENDING  \n")
+    body = json.dumps({"pid": 1, "updates": [[name, None, "ab" * 20]]}).encode() + b"\n" + b"PENDING  \n"
+    dead = os.path.join(journal_dir, "999999-dead.journal")
+    with open(dead, "wb") as f:  # nobody holds its lock: its writer died
+        f.write(body)
     lock = os.path.join(common, name + ".lock")
     os.makedirs(os.path.dirname(lock), exist_ok=True)
     open(lock, "wb").close()
 
-    assert refs.RefFiles(common).recover() is False
-    assert os.path.exists(lock) and os.path.exists(journal)
+    live = os.path.join(journal_dir, "1-live.journal")
+    with open(live, "wb") as f:
+        f.write(body)
+    holder = os.open(live, os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # a live writer that journaled the same ref
+        assert refs.RefFiles(common).recover() is False
+        assert os.path.exists(lock) and os.path.exists(dead)
+    finally:
+        os.close(holder)
+    os.unlink(live)
 
-    monkeypatch.setattr(refs, "_EMPTY_LOCK_GRACE_NS", 0)
-    refs.RefFiles(common).recover()
-    assert not os.path.exists(lock) and not os.path.exists(journal)
+    refs.RefFiles(common).recover()  # no live claim left: the empty lock is the dead writer's
+    assert not os.path.exists(lock) and not os.path.exists(dead)
