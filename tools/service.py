@@ -630,8 +630,16 @@ class ReleasePlanner:
             agent=agent,
         )
 
-    def _commit(self, changes: list[Change]) -> list[StoredEntity]:
-        return self.store.commit(changes)
+    def _commit_or_retry(self, changes: list[Change], attempt: int) -> list[StoredEntity] | None:
+        """Commit, or None after a lost race so the caller retries on fresh state (the last attempt
+        raises). If the caller's own artifact moved past expected_revision, the retry says so."""
+        try:
+            return self.store.commit(changes)
+        except Conflict:
+            if attempt == MAX_CAS_RETRIES - 1:
+                raise
+            _backoff(attempt)
+            return None
 
     @staticmethod
     def _check_writable(existing: Artifact | None, tool: str) -> None:
@@ -712,15 +720,9 @@ class ReleasePlanner:
                 )
             refreshed = self._refresh_dependents(state, ctx, entity_id, kind, agent)
             changes.extend(change for change, _art in refreshed)
-            try:
-                stored = self._commit(changes)
-            except Conflict:
-                # A lost race on anything in the commit: retry on fresh state. If the caller's own
-                # artifact moved past expected_revision, the next round says so precisely.
-                if attempt == MAX_CAS_RETRIES - 1:
-                    raise
+            stored = self._commit_or_retry(changes, attempt)
+            if stored is None:
                 retried = True
-                _backoff(attempt)
                 continue
             self._remember_spec(kind, stored[0], spec)
             notices = _notices(findings) + self._refreshed_notices(refreshed, stored)
@@ -952,15 +954,9 @@ class ReleasePlanner:
                 else []
             )
             changes.extend(change for change, _art in refreshed)
-            try:
-                stored = self._commit(changes)
-            except Conflict:
-                # A lost race on anything in the commit: retry on fresh state. If the caller's own
-                # artifact moved past expected_revision, the next round says so precisely.
-                if attempt == MAX_CAS_RETRIES - 1:
-                    raise
+            stored = self._commit_or_retry(changes, attempt)
+            if stored is None:
                 retried = True
-                _backoff(attempt)
                 continue
             state.task = stored[0]
             self._remember_spec("release_plan", stored[1], spec)
@@ -1036,13 +1032,9 @@ class ReleasePlanner:
         for attempt in range(MAX_CAS_RETRIES):
             state = self._require_release(version, "link_release_entities")
             created, existing_refs = self._plan_links(state, links or [], agent)
-            try:
-                stored = self._commit(created) if created else []
-            except Conflict:
-                # Another writer linked the same entity meanwhile: linking is idempotent, so look again.
-                if attempt == MAX_CAS_RETRIES - 1:
-                    raise
-                _backoff(attempt)
+            # Another writer may link the same entity meanwhile: linking is idempotent, so look again.
+            stored = self._commit_or_retry(created, attempt) if created else []
+            if stored is None:
                 continue
             assert state.task is not None
             missing = [k for k in ARTIFACT_KINDS if k not in state.artifacts and k != "migration_path"]
