@@ -118,10 +118,7 @@ def test_a_hostile_link_target_is_refused_and_changes_nothing(
 
 @pytest.mark.parametrize(
     "label",
-    [
-        pytest.param(k)
-        for k in sorted(HOSTILE_IDS)
-    ],
+    [pytest.param(k) for k in sorted(HOSTILE_IDS)],
 )
 def test_the_refusal_of_a_hostile_task_id_names_task_id(
     git_session: tuple[Session, Path], label: str
@@ -135,10 +132,7 @@ def test_the_refusal_of_a_hostile_task_id_names_task_id(
 
 @pytest.mark.parametrize(
     "label",
-    [
-        pytest.param(k)
-        for k in sorted(HOSTILE_IDS)
-    ],
+    [pytest.param(k) for k in sorted(HOSTILE_IDS)],
 )
 def test_the_refusal_of_a_hostile_link_target_names_the_link(
     git_session: tuple[Session, Path], label: str
