@@ -42,19 +42,6 @@ HOSTILE_IDS = {
     "unicode-dots": "\u2024\u2024/x",
 }
 
-# Refused today, but reported as "id: ..." instead of naming the parameter (tools/service.py passes
-# the id to store.resolve, whose errors say field="id"; see the xfail reason below).
-UNNAMED_TODAY = {k for k, v in HOSTILE_IDS.items() if 4 <= len(v) <= 36}
-UNNAMED_LINKS_TODAY = {
-    k for k, v in HOSTILE_IDS.items() if len(v) <= 200 and "\n" not in v and "\x00" not in v
-}
-MISNAMED = (
-    "tools/service.py: create_release_plan and link_release_entities call store.resolve(type, id) and "
-    "let its InvalidInput/NotFound through unchanged, so the error says 'id: ...' instead of task_id "
-    "or links[i].target_id"
-)
-
-
 def _git_files(workspace: Path) -> set[str]:
     """Everything under .git except object storage and this store's own (live, empty) journal."""
     root = workspace / ".git"
