@@ -42,6 +42,7 @@ HOSTILE_IDS = {
     "unicode-dots": "\u2024\u2024/x",
 }
 
+
 def _git_files(workspace: Path) -> set[str]:
     """Everything under .git except object storage and this store's own (live, empty) journal."""
     root = workspace / ".git"
