@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_files import assert_matches_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -19,7 +18,6 @@ from release_planner.tools.examples import migration as example
 from release_planner.tools.migration import MigrationPathSpec, MigrationPhase
 from release_planner.tools.release_plan import ReleasePlanSpec
 
-GOLDEN = Path(__file__).parent / "golden"
 PLAN = ReleasePlanSpec.model_validate(example.PLAN_V3_ARGS)
 
 
@@ -180,10 +178,7 @@ def test_change_type_is_taken_from_the_plan_when_omitted() -> None:
 
 def test_markdown_of_the_example_matches_the_golden_file() -> None:
     markdown = path(example.ARGS).render(with_plan())
-    golden = GOLDEN / "migration_path_v3.0.0.md"
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(markdown, encoding="utf-8")
-    assert markdown == golden.read_text(encoding="utf-8")
+    assert_matches_golden(markdown, "migration_path_v3.0.0.md")
 
 
 def test_markdown_uses_the_skill_section_headings_in_order() -> None:

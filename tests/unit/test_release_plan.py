@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_files import assert_matches_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -19,8 +18,6 @@ from release_planner.tools.examples import migration as migration_example
 from release_planner.tools.examples import release_plan as example
 from release_planner.tools.migration import MigrationPathSpec
 from release_planner.tools.release_plan import ReleasePlanSpec, long_date, semver_key
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def plan(args: dict[str, Any]) -> ReleasePlanSpec:
@@ -118,10 +115,7 @@ def test_seed_as_written_lists_every_shipping_feature_as_unflagged() -> None:
 def test_markdown_of_the_seed_example_matches_the_golden_file() -> None:
     spec = plan(example.ARGS)
     markdown = spec.render(ctx_for(spec))
-    golden = GOLDEN / "release_plan_v2.5.0.md"
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(markdown, encoding="utf-8")
-    assert markdown == golden.read_text(encoding="utf-8")
+    assert_matches_golden(markdown, "release_plan_v2.5.0.md")
 
 
 def test_markdown_uses_the_skill_section_headings_in_order() -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import copy
-import os
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from golden_files import assert_matches_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -17,7 +16,6 @@ from release_planner.tools.artifacts import ReleaseContext
 from release_planner.tools.examples import rollback as example
 from release_planner.tools.rollback import RollbackSpec, covers, procedure_confidence
 
-GOLDEN = Path(__file__).parent / "golden" / "rollback_strategy_v2.5.0.md"
 CTX = ReleaseContext(version="2.5.0")
 
 
@@ -79,9 +77,7 @@ def test_seed_example_figures_are_computed_from_the_rehearsals():
 
 def test_seed_example_markdown_matches_the_golden_file():
     markdown = spec().render(CTX)
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(markdown, encoding="utf-8")
-    assert markdown == GOLDEN.read_text(encoding="utf-8")
+    assert_matches_golden(markdown, "rollback_strategy_v2.5.0.md")
 
 
 def test_markdown_follows_the_skill_sections_in_order():

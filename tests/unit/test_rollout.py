@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from golden_files import assert_matches_golden
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -20,7 +20,6 @@ from release_planner.tools.common import MetricCondition
 from release_planner.tools.examples.rollout import ARGS, ROLLBACK_TRIGGERS_AS_WRITTEN, SEED_AS_WRITTEN
 from release_planner.tools.rollout import RolloutSpec
 
-GOLDEN = Path(__file__).parent / "golden"
 EMPTY = ReleaseContext(version="2.5.0")
 
 
@@ -184,13 +183,11 @@ def test_confidence_is_not_invented():
 
 
 def test_markdown_matches_the_golden_file():
-    expected = (GOLDEN / "rollout_plan_v2.5.0.md").read_text(encoding="utf-8")
-    assert RolloutSpec.model_validate(ARGS).render(EMPTY) == expected
+    assert_matches_golden(RolloutSpec.model_validate(ARGS).render(EMPTY), "rollout_plan_v2.5.0.md")
 
 
 def test_gantt_matches_the_golden_file():
-    expected = (GOLDEN / "rollout_timeline_v2.5.0.mmd").read_text(encoding="utf-8")
-    assert RolloutSpec.model_validate(ARGS).gantt(EMPTY) == expected
+    assert_matches_golden(RolloutSpec.model_validate(ARGS).gantt(EMPTY), "rollout_timeline_v2.5.0.mmd")
 
 
 def test_markdown_embeds_the_gantt_chart():

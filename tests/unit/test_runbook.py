@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_files import assert_matches_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -23,7 +22,6 @@ from release_planner.tools.runbook import (
     parse_minute_offset,
 )
 
-GOLDEN = Path(__file__).parent / "golden" / "runbook_v2.5.0.md"
 CTX = ReleaseContext(version="2.5.0")
 
 TIMELINE = [
@@ -153,9 +151,7 @@ def test_seed_runbook_counts():
 
 def test_seed_runbook_markdown_matches_the_golden_file():
     markdown = spec().render(CTX)
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(markdown, encoding="utf-8")
-    assert markdown == GOLDEN.read_text(encoding="utf-8")
+    assert_matches_golden(markdown, "runbook_v2.5.0.md")
 
 
 def test_markdown_follows_the_skill_sections_in_order():
