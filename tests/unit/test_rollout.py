@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from release_planner.tools.artifacts import ReleaseContext
 from release_planner.tools.bucketing import bucket, is_enabled, murmur3_x86_32
 from release_planner.tools.common import MetricCondition
-from release_planner.tools.examples.rollout import ARGS, ROLLBACK_TRIGGERS_AS_WRITTEN, SEED_AS_WRITTEN
+from release_planner.tools.examples.rollout import ARGS, ROLLBACK_TRIGGERS_AS_WRITTEN, SEED_AS_WRITTEN, cond
 from release_planner.tools.rollout import RolloutSpec
 
 EMPTY = ReleaseContext(version="2.5.0")
@@ -43,15 +43,6 @@ def with_phase(index: int, **changes: Any) -> RolloutSpec:
 
 def codes(plan: RolloutSpec, ctx: ReleaseContext = EMPTY) -> list[tuple[str, str, str | None]]:
     return [(f.severity, f.code, f.field) for f in plan.check(ctx)]
-
-
-def cond(
-    metric: str, comparator: str, threshold: float, unit: str = "percent", window: int | None = None
-) -> dict:
-    out: dict[str, Any] = {"metric": metric, "comparator": comparator, "threshold": threshold, "unit": unit}
-    if window is not None:
-        out["window_minutes"] = window
-    return out
 
 
 def simple_phases(

@@ -48,7 +48,7 @@ def _flags() -> list[dict[str, Any]]:
     ]
 
 
-def _cond(
+def cond(
     metric: str, comparator: str, threshold: float, unit: str = "percent", window: int | None = None
 ) -> dict:
     out: dict[str, Any] = {"metric": metric, "comparator": comparator, "threshold": threshold, "unit": unit}
@@ -58,10 +58,10 @@ def _cond(
 
 
 ROLLBACK_TRIGGERS_AS_WRITTEN: list[dict[str, Any]] = [
-    _cond("error_rate", ">", 5, "percent", 5),
-    _cond("latency_p99", ">", 2, "seconds", 10),
-    _cond("payment_failure_rate", ">", 2, "percent"),
-    _cond("db_connection_pool_utilization", ">", 90, "percent", 5),
+    cond("error_rate", ">", 5, "percent", 5),
+    cond("latency_p99", ">", 2, "seconds", 10),
+    cond("payment_failure_rate", ">", 2, "percent"),
+    cond("db_connection_pool_utilization", ">", 90, "percent", 5),
 ]
 """The skill's automatic rollback triggers (step 3 of its example), for the cross-check."""
 
@@ -71,8 +71,8 @@ ARGS: dict[str, Any] = {
     "approach": "feature_flag",
     "start": dict(_START),
     "halt_threshold": [
-        _cond("error_rate", ">", 5, "percent", 5),
-        _cond("payment_failure_rate", ">", 2, "percent", 5),
+        cond("error_rate", ">", 5, "percent", 5),
+        cond("payment_failure_rate", ">", 2, "percent", 5),
     ],
     "flags": _flags(),
     "phases": [
@@ -89,10 +89,10 @@ ARGS: dict[str, Any] = {
                 "WebSocket connections stable",
             ],
             "metric_targets": [
-                _cond("error_rate", "<", 0.5, "percent", 60),
-                _cond("payment_success_rate", ">", 98, "percent", 60),
-                _cond("search_latency_p95", "<", 200, "ms", 60),
-                _cond("websocket_connection_duration", ">", 5, "minutes"),
+                cond("error_rate", "<", 0.5, "percent", 60),
+                cond("payment_success_rate", ">", 98, "percent", 60),
+                cond("search_latency_p95", "<", 200, "ms", 60),
+                cond("websocket_connection_duration", ">", 5, "minutes"),
             ],
             "expected_users": 150,
             "decision_owner": "Alice Chen (Engineering Lead)",
@@ -112,8 +112,8 @@ ARGS: dict[str, Any] = {
                 "Support tickets at or below baseline",
             ],
             "metric_targets": [
-                _cond("error_rate", "<", 1, "percent", 60),
-                _cond("payment_failure_rate", "<", 1, "percent", 60),
+                cond("error_rate", "<", 1, "percent", 60),
+                cond("payment_failure_rate", "<", 1, "percent", 60),
             ],
             "expected_users": 1000,
             "decision_owner": "Alice Chen + Product Lead",
@@ -132,10 +132,10 @@ ARGS: dict[str, Any] = {
                 "No enterprise churn",
             ],
             "metric_targets": [
-                _cond("error_rate", "<", 2, "percent", 60),
-                _cond("payment_disputes", "<=", 0, "count"),
-                _cond("elasticsearch_cpu", "<", 70, "percent", 30),
-                _cond("elasticsearch_memory", "<", 80, "percent", 30),
+                cond("error_rate", "<", 2, "percent", 60),
+                cond("payment_disputes", "<=", 0, "count"),
+                cond("elasticsearch_cpu", "<", 70, "percent", 30),
+                cond("elasticsearch_memory", "<", 80, "percent", 30),
             ],
             "min_sample": 1500,
             "expected_users": 2000,
@@ -159,10 +159,10 @@ ARGS: dict[str, Any] = {
                 "No cost surprises (Elasticsearch, Stripe fees; about $2K/day expected)",
             ],
             "metric_targets": [
-                _cond("error_rate", "<", 2, "percent", 60),
-                _cond("cpu_utilization", "<", 80, "percent", 30),
-                _cond("memory_utilization", "<", 85, "percent", 30),
-                _cond("disk_utilization", "<", 70, "percent", 30),
+                cond("error_rate", "<", 2, "percent", 60),
+                cond("cpu_utilization", "<", 80, "percent", 30),
+                cond("memory_utilization", "<", 85, "percent", 30),
+                cond("disk_utilization", "<", 70, "percent", 30),
             ],
             "decision_owner": "Alice Chen + DevOps Lead + Finance",
             "go_rules": ["Infrastructure stable, costs in budget, no user complaints"],
@@ -179,8 +179,8 @@ ARGS: dict[str, Any] = {
                 "Ready to remove the flags and the old code paths (SQL search and polling fallbacks)",
             ],
             "metric_targets": [
-                _cond("error_rate", "<", 1, "percent", 60),
-                _cond("payment_failure_rate", "<", 1, "percent", 60),
+                cond("error_rate", "<", 1, "percent", 60),
+                cond("payment_failure_rate", "<", 1, "percent", 60),
             ],
         },
     ],
@@ -200,8 +200,8 @@ SEED_AS_WRITTEN: dict[str, Any] = {
     # The skill calls 15 March 2026 a Monday; it is a Sunday.
     "start": {"at": "2026-03-15T10:00", "timezone": "America/New_York"},
     "halt_threshold": [
-        _cond("error_rate", ">", 3, "percent"),
-        _cond("payment_failure_rate", ">", 2, "percent"),
+        cond("error_rate", ">", 3, "percent"),
+        cond("payment_failure_rate", ">", 2, "percent"),
     ],
     "flags": _flags(),
     "phases": [
