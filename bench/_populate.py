@@ -34,7 +34,8 @@ from typing import Any
 from release_planner.server.engram import format as fmt
 from release_planner.server.engram.gitrefs import GitRefsStore
 from release_planner.tools.examples import migration, release_plan, rollback, rollout, runbook
-from release_planner.tools.service import KINDS, ReleasePlanner
+from release_planner.tools.registry import BY_NAME
+from release_planner.tools.service import ReleasePlanner
 
 TEMPLATE_VERSION = "2.5.0"
 ENTITY_TYPES = ("task", "context", "reasoning", "relationship")
@@ -51,7 +52,7 @@ class TemplateEntity:
 
 
 def _spec(kind: str, args: dict[str, Any]) -> Any:
-    return KINDS[kind].spec().model_validate(args)
+    return BY_NAME[kind].spec.model_validate(args)
 
 
 def plan_seed(planner: ReleasePlanner, *, with_v3: bool = True) -> None:

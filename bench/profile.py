@@ -26,7 +26,8 @@ from pyinstrument import Profiler  # noqa: E402
 
 from release_planner.server.engram.gitrefs import GitRefsStore  # noqa: E402
 from release_planner.tools.examples import rollout  # noqa: E402
-from release_planner.tools.service import KINDS, ReleasePlanner  # noqa: E402
+from release_planner.tools.registry import BY_NAME  # noqa: E402
+from release_planner.tools.service import ReleasePlanner  # noqa: E402
 
 SUBJECTS = ("first", "memory", "list", "get", "write", "summarize", "startup", "imports")
 
@@ -150,7 +151,7 @@ def run(repo: Path, what: list[str]) -> None:
         memory_top(repo)
     store = GitRefsStore(repo)
     planner = ReleasePlanner(store)
-    rollout_spec = KINDS["rollout_plan"].spec().model_validate(rollout.ARGS)
+    rollout_spec = BY_NAME["rollout_plan"].spec.model_validate(rollout.ARGS)
     if "list" in what:
         profile("list_release_plans() (first page of 20)", lambda: planner.list_release_plans(), 30)
     if "get" in what:

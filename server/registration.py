@@ -321,7 +321,7 @@ def write_tool(spec: WriteTool) -> Tool:
     build its argument model and input schema; the body rebuilds the spec model from the arguments,
     so the model's cross-field validators run exactly as they would on a direct call.
     """
-    model = spec.spec()
+    model = spec.spec
     spec_fields = tuple(_wire_name(name, info) for name, info in model.model_fields.items())
     reserved = {"expected_revision", "task_id", "ctx"} & set(spec_fields)
     if reserved:

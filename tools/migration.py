@@ -10,11 +10,11 @@ before anything is switched off, and no contract step while the release can stil
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from .artifacts import Finding, ReleaseContext, SpecModel, error, warning
+from .base import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
 from .common import (
     MAX_ITEMS,
     LongText,
@@ -233,8 +233,6 @@ class MigrationPathSpec(SpecModel):
 
     model_config = ConfigDict(serialize_by_alias=True)
 
-    KIND: ClassVar[Literal["migration_path"]] = "migration_path"
-
     version: Version = Field(description="The release that ships the breaking change, e.g. 3.0.0")
     change: ShortText = Field(
         description="Name of the breaking change as given in the release plan's breaking_changes, "
@@ -302,7 +300,7 @@ class MigrationPathSpec(SpecModel):
     def confidence(self, ctx: ReleaseContext) -> float | None:
         return self.stated_confidence
 
-    def _planned_change(self, ctx: ReleaseContext) -> BreakingChange | None:
+    def planned_change(self, ctx: ReleaseContext) -> BreakingChange | None:
         if ctx.plan is None:
             return None
         key = self.change.casefold()
@@ -311,10 +309,10 @@ class MigrationPathSpec(SpecModel):
     def effective_change_type(self, ctx: ReleaseContext) -> str | None:
         if self.change_type is not None:
             return self.change_type
-        planned = self._planned_change(ctx)
+        planned = self.planned_change(ctx)
         return planned.category if planned else None
 
-    def _rollback_window_end(self, ctx: ReleaseContext) -> int | None:
+    def rollback_window_end(self, ctx: ReleaseContext) -> int | None:
         """Offset (days from T) when rolling back stops being possible; the later of what is known."""
         ends: list[int] = []
         if self.rollback_plan is not None and self.rollback_plan.window_days is not None:
@@ -329,9 +327,6 @@ class MigrationPathSpec(SpecModel):
     def check(self, ctx: ReleaseContext) -> list[Finding]:
         findings = self._check_phase_order()
         findings += self._check_exit_criteria()
-        findings += self._check_database(ctx)
-        findings += self._check_rollback_window(ctx)
-        findings += self._check_against_plan(ctx)
         if self.rollback_plan is None:
             findings.append(
                 warning(
@@ -373,11 +368,11 @@ class MigrationPathSpec(SpecModel):
                     out.append(error("phases_out_of_order", problem, f"phases[{j}].start"))
         return out
 
-    def _terminal_phase(self) -> tuple[int, MigrationPhase] | None:
+    def terminal_phase(self) -> tuple[int, MigrationPhase] | None:
         return next(((i, p) for i, p in enumerate(self.phases) if p.kind in _TERMINAL), None)
 
     def _check_exit_criteria(self) -> list[Finding]:
-        terminal = self._terminal_phase()
+        terminal = self.terminal_phase()
         if terminal is None:
             return []
         _, phase = terminal
@@ -403,80 +398,6 @@ class MigrationPathSpec(SpecModel):
             ]
         return []
 
-    def _check_database(self, ctx: ReleaseContext) -> list[Finding]:
-        if self.effective_change_type(ctx) != "database" or self.data_loss_acknowledged:
-            return []
-        kinds = {p.kind for p in self.phases}
-        missing = [k for k in ("expand", "migrate", "contract") if k not in kinds]
-        if not missing:
-            return []
-        return [
-            error(
-                "database_change_without_expand_contract",
-                f"database change {self.change!r} has no {', '.join(missing)} phase; a schema change needs "
-                "expand (additive), migrate (dual-write, backfill, switch reads) and contract (drop the "
-                "old), in that order, so every step but the last can be rolled back. Add the phases, or set "
-                "data_loss_acknowledged to true to accept losing data on rollback",
-                "phases",
-            )
-        ]
-
-    def _check_rollback_window(self, ctx: ReleaseContext) -> list[Finding]:
-        window_end = self._rollback_window_end(ctx)
-        if window_end is None:
-            return []
-        return [
-            warning(
-                "contract_inside_rollback_window",
-                f"contract phase {p.name!r} starts at {p.start}, but the release can be rolled back until "
-                f"{format_t_offset(window_end)}; after contract the previous version no longer works, so "
-                f"start it at {format_t_offset(window_end)} or later",
-                f"phases[{i}].start",
-            )
-            for i, p in enumerate(self.phases)
-            if p.kind == "contract" and p.start_days() < window_end
-        ]
-
-    def _check_against_plan(self, ctx: ReleaseContext) -> list[Finding]:
-        if ctx.plan is None:
-            return []
-        planned = self._planned_change(ctx)
-        if planned is None:
-            names = ", ".join(repr(bc.name) for bc in ctx.plan.breaking_changes) or "none"
-            return [
-                warning(
-                    "unknown_breaking_change",
-                    f"the release plan for {ctx.plan.version} has no breaking change named {self.change!r} "
-                    f"(it has: {names}); use one of those names or add the change to the plan",
-                    "change",
-                )
-            ]
-        out: list[Finding] = []
-        if self.change_type is not None and self.change_type != planned.category:
-            out.append(
-                warning(
-                    "change_type_mismatch",
-                    f"change_type is {self.change_type!r} but the release plan lists {planned.name!r} as "
-                    f"{planned.category!r}; make them agree",
-                    "change_type",
-                )
-            )
-        announce = next((p for p in self.phases if p.kind == "announce"), None)
-        terminal = self._terminal_phase()
-        if planned.deprecation_period_days and announce is not None and terminal is not None:
-            span = terminal[1].start_days() - announce.start_days()
-            if span < planned.deprecation_period_days:
-                out.append(
-                    warning(
-                        "deprecation_shorter_than_planned",
-                        f"users get {span} days from announcement to {terminal[1].kind}, but the release "
-                        f"plan promises a {planned.deprecation_period_days}-day deprecation period; "
-                        "announce earlier or move the shutdown later",
-                        f"phases[{terminal[0]}].start",
-                    )
-                )
-        return out
-
     # ----- computed -----
 
     def computed(self, ctx: ReleaseContext) -> dict:
@@ -498,14 +419,14 @@ class MigrationPathSpec(SpecModel):
             }
             for p in self.phases
         ]
-        terminal = self._terminal_phase()
+        terminal = self.terminal_phase()
         shutdown_offset = terminal[1].start_days() if terminal else None
         return {
             "phases": phases,
             "shutdown_date": on(shutdown_offset),
             "shutdown_offset": shutdown_offset,
             "change_type": self.effective_change_type(ctx),
-            "rollback_window_end_offset": self._rollback_window_end(ctx),
+            "rollback_window_end_offset": self.rollback_window_end(ctx),
             "dates_from": target.isoformat() if target else None,
         }
 
@@ -540,7 +461,7 @@ class MigrationPathSpec(SpecModel):
         return "\n\n".join(parts) + "\n"
 
     def _render_summary(self, ctx: ReleaseContext) -> str:
-        planned = self._planned_change(ctx)
+        planned = self.planned_change(ctx)
         what = f"{self.change}: {planned.change}" if planned else self.change
         lines = ["## Change Summary", "", f"**What's changing:** {what}", f"**Why:** {self.rationale}"]
         if self.affects:
@@ -604,7 +525,7 @@ class MigrationPathSpec(SpecModel):
         return text
 
     def _render_exit_criteria(self) -> str:
-        terminal = self._terminal_phase()
+        terminal = self.terminal_phase()
         if terminal is None:
             lead = "All of these must hold before the old path is removed:"
         else:
@@ -613,3 +534,20 @@ class MigrationPathSpec(SpecModel):
             lead = f"Before Phase {i + 1} ({phase.name}, {when}), all of these must hold:"
         items = [_bullet(_describe(c) if isinstance(c, MetricCondition) else c) for c in self.exit_criteria]
         return "## Exit Criteria\n\n" + lead + "\n" + "\n".join(items)
+
+
+KIND = ArtifactKind(
+    name="migration_path",
+    spec=MigrationPathSpec,
+    entity_type="reasoning",
+    title_prefix="Migration Path:",
+    tag="migration",
+    link_type="documents",
+    tool="design_migration_path",
+    tool_title="Design a migration path for a breaking change",
+    next_step="design_rollback",
+    slot="migrations",
+    reads=frozenset({"release_plan", "rollout_plan"}),
+    many=True,
+    key=lambda spec: str(spec.change).casefold(),
+)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import heapq
 from datetime import date
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from .artifacts import Finding, ReleaseContext, SpecModel, error, warning
+from .base import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
 from .common import MAX_ITEMS, ShortText, Text, Version, release_type_of, semver_key, version_core
 
 Scale = Literal["very_low", "low", "medium", "high", "very_high"]
@@ -210,8 +210,6 @@ def _scaled(level: Scale, note: str | None) -> str:
 class ReleasePlanSpec(SpecModel):
     """Step 1: what a release contains and why, in batches, with breaking changes, dependencies, risks."""
 
-    KIND: ClassVar[Literal["release_plan"]] = "release_plan"
-
     version: Version = Field(description="The release's SemVer version, e.g. 2.5.0 or v2.5.0")
     name: ShortText = Field(description="Release name or theme, e.g. 'Enterprise Features'")
     target_date: PlanDate = Field(description="Planned release day (T), ISO date, e.g. 2026-03-16")
@@ -266,7 +264,6 @@ class ReleasePlanSpec(SpecModel):
         findings += self._check_versioning()
         findings += self._check_features()
         findings += self._check_dependencies()
-        findings += self._check_migrations(ctx)
         if self.target_date.weekday() >= 5:
             findings.append(
                 warning(
@@ -528,21 +525,6 @@ class ReleasePlanSpec(SpecModel):
                 )
         return out
 
-    def _check_migrations(self, ctx: ReleaseContext) -> list[Finding]:
-        if release_type_of(self.version) != "major":
-            return []
-        planned = {m.change.casefold() for m in ctx.migrations}
-        return [
-            warning(
-                "missing_migration_path",
-                f"major release {self.version} has breaking change {bc.name!r} but no migration path for it "
-                "yet; call design_migration_path with change set to this name",
-                f"breaking_changes[{i}]",
-            )
-            for i, bc in self._incompatible()
-            if bc.name.casefold() not in planned
-        ]
-
     # ----- computed -----
 
     def batch_order(self) -> list[str]:
@@ -725,3 +707,18 @@ class ReleasePlanSpec(SpecModel):
             ]
             blocks.append(f"### {_RISK_HEADING[level]}\n" + "\n".join(items))
         return "\n\n".join(blocks)
+
+
+KIND = ArtifactKind(
+    name="release_plan",
+    spec=ReleasePlanSpec,
+    entity_type="context",
+    title_prefix="Release Plan:",
+    tag=None,
+    link_type="references",
+    tool="create_release_plan",
+    tool_title="Create or update a release plan",
+    next_step="design_migration_path for each breaking change, else design_rollback",
+    slot="plan",
+    accepts_task_id=True,
+)

@@ -25,15 +25,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .artifacts import Finding, ReleaseContext, SpecModel, error, warning
+from .base import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
 from .common import MAX_ITEMS, LongText, MetricCondition, ShortText, Text, Version
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .artifacts import ArtifactKind
 
 ProcedureType = Literal["feature_flag", "application", "database", "infrastructure"]
 Level = Literal["very_low", "low", "medium", "high", "very_high"]
@@ -219,7 +216,6 @@ class Communication(_Model):
 class RollbackSpec(SpecModel):
     """The rollback strategy of a release: when to roll back, how, and how sure we are it works."""
 
-    KIND: ClassVar[ArtifactKind] = "rollback_strategy"
     # The tool parameter is `confidence`, but the ArtifactSpec protocol needs a `confidence(ctx)`
     # method, so the field lives under another Python name and is read and written as `confidence`.
     model_config = ConfigDict(serialize_by_alias=True)
@@ -270,7 +266,6 @@ class RollbackSpec(SpecModel):
         findings += self._check_procedures()
         findings += self._check_triggers()
         findings += self._check_communication()
-        findings += self._check_against_plan(ctx)
         return findings
 
     def confidence(self, ctx: ReleaseContext) -> float:
@@ -456,31 +451,6 @@ class RollbackSpec(SpecModel):
                         "outage_range_inverted",
                         f"min_outage_minutes {lo:g} is not below max_outage_minutes {hi:g}",
                         f"communication.rules[{i}].min_outage_minutes",
-                    )
-                )
-        return findings
-
-    def _check_against_plan(self, ctx: ReleaseContext) -> list[Finding]:
-        findings: list[Finding] = []
-        flag_procs = [p for p in self.procedures if p.type == "feature_flag"]
-        for feature in release_features(ctx):
-            flag = getattr(feature, "flag", None)
-            if flag and not any(covers(p, feature) for p in flag_procs):
-                findings.append(
-                    warning(
-                        "flagged_feature_not_covered",
-                        f"feature {feature.name!r} has flag {flag!r} but no feature_flag procedure covers "
-                        f"it; add {flag!r} (or 'all') to the feature_flag procedure's applies_to",
-                        "procedures",
-                    )
-                )
-            if not any(covers(p, feature) for p in self.procedures):
-                findings.append(
-                    warning(
-                        "feature_without_rollback",
-                        f"no procedure covers feature {feature.name!r}, so its rollback confidence counts "
-                        "as 0; name it (or its flag, or 'all') in some procedure's applies_to",
-                        "procedures",
                     )
                 )
         return findings
@@ -731,3 +701,18 @@ def _testing_line(proc: RollbackProcedure) -> str:
         return "Not rehearsed yet"
     where = f" in {reh.environment}" if reh.environment else ""
     return f"Rehearsed {reh.date.isoformat()}{where}: {duration(reh.measured_minutes)}"
+
+
+KIND = ArtifactKind(
+    name="rollback_strategy",
+    spec=RollbackSpec,
+    entity_type="reasoning",
+    title_prefix="Rollback Strategy:",
+    tag="rollback",
+    link_type="documents",
+    tool="design_rollback",
+    tool_title="Design the rollback strategy",
+    next_step="plan_rollout",
+    slot="rollback",
+    reads=frozenset({"release_plan"}),
+)

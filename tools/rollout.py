@@ -14,12 +14,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .artifacts import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
+from .base import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
 from .common import MAX_ITEMS, LongText, MetricCondition, ShortText, Text, Version, preview
 
 Approach = Literal["canary", "blue_green", "rolling", "feature_flag"]
@@ -419,8 +419,6 @@ def _bad_region_overlaps_good(bad: MetricCondition, good: MetricCondition) -> bo
 class RolloutSpec(SpecModel):
     """A phased rollout plan: approach, start, phases with gates, flags and the halt threshold."""
 
-    KIND: ClassVar[ArtifactKind] = "rollout_plan"
-
     version: Version
     approach: Approach = Field(
         description="How traffic moves: canary, blue_green, rolling or feature_flag (percentage via flags)"
@@ -466,7 +464,7 @@ class RolloutSpec(SpecModel):
         findings: list[Finding] = []
         findings += self._check_phase_shape()
         findings += self._check_cohorts()
-        findings += self._check_thresholds(ctx)
+        findings += self._check_thresholds()
         findings += self._check_windows()
         findings += self._check_samples_and_gates()
         findings += self._check_calendar()
@@ -641,27 +639,8 @@ class RolloutSpec(SpecModel):
                 out.append(warning("cohorts_not_nested", msg, f"phases[{i}].targeting"))
         return out
 
-    def _check_thresholds(self, ctx: ReleaseContext) -> list[Finding]:
+    def _check_thresholds(self) -> list[Finding]:
         out = []
-        triggers = list(getattr(ctx.rollback, "automatic_triggers", None) or [])
-        for h_i, halt in enumerate(self.halt_threshold):
-            for trig in triggers:
-                if (trig.metric, trig.unit) != (halt.metric, halt.unit):
-                    continue
-                # A missing window is "unspecified" here, so only two stated windows can disagree.
-                windows_differ = None not in (halt.window_minutes, trig.window_minutes) and (
-                    halt.window_minutes != trig.window_minutes
-                )
-                if (halt.comparator, halt.threshold) != (trig.comparator, trig.threshold) or windows_differ:
-                    msg = (
-                        f"the halt threshold {halt.describe()} disagrees with the rollback strategy's "
-                        f"automatic trigger {trig.describe()}; use one threshold in both (change "
-                        "halt_threshold here or "
-                        "the trigger with design_rollback)"
-                    )
-                    out.append(
-                        warning("halt_threshold_disagrees_with_rollback", msg, f"halt_threshold[{h_i}]")
-                    )
         for p_i, phase in enumerate(self.phases):
             for t_i, target in enumerate(phase.metric_targets):
                 for halt in self.halt_threshold:
@@ -998,3 +977,17 @@ def _mermaid_text(text: str, *, task: bool = True) -> str:
     if task:
         cleaned = cleaned.replace(":", " -")
     return " ".join(cleaned.split())
+
+
+KIND = ArtifactKind(
+    name="rollout_plan",
+    spec=RolloutSpec,
+    entity_type="reasoning",
+    title_prefix="Phased Rollout Plan:",
+    tag="rollout",
+    link_type="documents",
+    tool="plan_rollout",
+    tool_title="Plan the phased rollout",
+    next_step="create_runbook",
+    slot="rollout",
+)

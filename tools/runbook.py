@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from .artifacts import Finding, ReleaseContext, SpecModel, error, warning
+from .base import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
 from .common import MAX_ITEMS, LongText, ShortText, Text, Version, preview
 from .rollback import bullets, fenced, inline_code, numbered
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .artifacts import ArtifactKind
 
 MAX_OFFSET_MINUTES = 60 * 24 * 30
 _UNIT_MINUTES = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "h": 60, "hour": 60, "hours": 60,
                  "d": 1440, "day": 1440, "days": 1440}  # fmt: skip
 _OFFSET_RE = re.compile(r"^T\s*(?:(?P<sign>[+-])\s*(?P<n>\d{1,5})\s*(?P<unit>[a-z]+)?)?$", re.IGNORECASE)
 _ON_CALL = re.compile(r"on[\s-]?call", re.IGNORECASE)
-_REHEARSAL = re.compile(r"rehears", re.IGNORECASE)
+REHEARSAL = re.compile(r"rehears", re.IGNORECASE)
 _DOWN_MIGRATION = re.compile(r"\balembic\s+downgrade\b", re.IGNORECASE)
 
 
@@ -184,8 +181,6 @@ class PostReleaseActivity(_Model):
 class RunbookSpec(SpecModel):
     """The release runbook: checklist, timed deployment steps, smoke tests, contacts, troubleshooting."""
 
-    KIND: ClassVar[ArtifactKind] = "runbook"
-
     version: Version
     checklist: list[ChecklistSection] = Field(
         default_factory=list,
@@ -254,7 +249,6 @@ class RunbookSpec(SpecModel):
                 )
             )
         findings += self._check_down_migrations()
-        findings += self._check_rehearsal(ctx)
         return findings
 
     def render(self, ctx: ReleaseContext) -> str:
@@ -354,22 +348,6 @@ class RunbookSpec(SpecModel):
             if _DOWN_MIGRATION.search(text)
         ]
 
-    def _check_rehearsal(self, ctx: ReleaseContext) -> list[Finding]:
-        rollback = ctx.rollback
-        if rollback is None or any(p.rehearsal is not None for p in rollback.procedures):
-            return []
-        if any(_REHEARSAL.search(item) for s in self.checklist for item in s.items):
-            return []
-        return [
-            warning(
-                "rollback_rehearsal_missing",
-                "the rollback strategy has no rehearsal and the checklist does not ask for one; add an "
-                "item such as 'Rollback procedure rehearsed in staging' and record the result with "
-                "design_rollback",
-                "checklist",
-            )
-        ]
-
 
 def _hang(text: str, width: int) -> str:
     first, *rest = text.split("\n")
@@ -432,3 +410,18 @@ def _schedule(ctx: ReleaseContext) -> str:
             line += f", until {_moment(item['end'])}"
         lines.append(line)
     return "From the phased rollout plan:\n\n" + bullets(lines)
+
+
+KIND = ArtifactKind(
+    name="runbook",
+    spec=RunbookSpec,
+    entity_type="context",
+    title_prefix="Release Runbook:",
+    tag="runbook",
+    link_type="references",
+    tool="create_runbook",
+    tool_title="Create the release runbook",
+    next_step="link_release_entities, then summarize_release",
+    slot="runbook",
+    reads=frozenset({"rollout_plan"}),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from .artifacts import ReleaseContext
+from .base import ReleaseContext
 
 BATCH_LABEL = {"must_have": "must have", "nice_to_have": "nice to have", "deferred": "deferred"}
 

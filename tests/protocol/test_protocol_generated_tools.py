@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from release_planner.server.registration import AppState, write_tool
 from release_planner.server.settings import Settings
-from release_planner.tools.artifacts import SpecModel
+from release_planner.tools.base import SpecModel
 from release_planner.tools.common import Version
 from release_planner.tools.errors import Conflict
 from release_planner.tools.results import ArtifactRef, WriteResult
@@ -75,9 +75,7 @@ class RecordingPlanner:
         )
 
 
-TOY = WriteTool(
-    "create_release_plan", "Toy write", lambda: ToySpec, "create_release_plan", accepts_task_id=True
-)
+TOY = WriteTool("create_release_plan", "Toy write", ToySpec, "create_release_plan", accepts_task_id=True)
 
 
 @pytest.fixture

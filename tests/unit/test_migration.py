@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from release_planner.tools.artifacts import ReleaseContext
+from release_planner.tools.base import ReleaseContext
 from release_planner.tools.examples import migration as example
 from release_planner.tools.migration import MigrationPathSpec, MigrationPhase
 from release_planner.tools.release_plan import ReleasePlanSpec
+from release_planner.tools.review import check_artifact
 
 PLAN = ReleasePlanSpec.model_validate(example.PLAN_V3_ARGS)
 
@@ -35,7 +36,9 @@ NO_PLAN = ReleaseContext(version="3.0.0")
 
 def findings(args: dict[str, Any], ctx: ReleaseContext | None = None) -> list[tuple[str, str, str | None]]:
     spec = path(args)
-    return [(f.code, f.severity, f.field) for f in spec.check(ctx if ctx is not None else with_plan())]
+    return [
+        (f.code, f.severity, f.field) for f in check_artifact(spec, ctx if ctx is not None else with_plan())
+    ]
 
 
 def phase(name: str, kind: str, start: str, end: str | None = None) -> dict[str, Any]:
@@ -362,7 +365,7 @@ def test_each_problem_is_reported_with_its_code_severity_and_field(
 def test_the_out_of_order_message_names_both_phases() -> None:
     args = copy.deepcopy(example.ARGS)
     args["phases"][3]["start"] = "T+45"
-    [finding] = path(args).check(with_plan())
+    [finding] = check_artifact(path(args), with_plan())
     assert (
         "'Shutdown'" in finding.message
         and "'Sunset Warning'" in finding.message
@@ -506,7 +509,7 @@ def test_a_stored_path_loads_back_equal_and_renders_the_same_bytes(
     again = MigrationPathSpec.model_validate(stored)
     assert again == spec
     assert again.render(ctx) == spec.render(ctx)
-    assert again.check(ctx) == spec.check(ctx)
+    assert check_artifact(again, ctx) == check_artifact(spec, ctx)
 
 
 @settings(max_examples=80, deadline=None)
@@ -533,5 +536,5 @@ def test_phases_sorted_by_start_never_report_listing_order(args: dict[str, Any])
     args["phases"].sort(key=lambda p: p["start"])
     for p in args["phases"]:
         p["kind"] = "other"
-    codes = {f.code for f in path(args).check(with_plan())}
+    codes = {f.code for f in check_artifact(path(args), with_plan())}
     assert "phases_out_of_order" not in codes

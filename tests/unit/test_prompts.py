@@ -154,7 +154,7 @@ def _property_names(schema: object, out: set[str]) -> set[str]:
 
 def test_every_field_a_prompt_names_in_backticks_exists_in_a_tool_schema_or_result():
     vocabulary = {"expected_revision", "task_id"} | KNOWN_TOOLS  # service parameters beside the spec
-    for model in [t.spec() for t in WRITE_TOOLS] + [
+    for model in [t.spec for t in WRITE_TOOLS] + [
         ExtraLink,
         results.WriteResult,
         results.LinkResult,

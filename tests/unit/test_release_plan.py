@@ -13,11 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from release_planner.tools.artifacts import ReleaseContext
+from release_planner.tools.base import ReleaseContext
 from release_planner.tools.examples import migration as migration_example
 from release_planner.tools.examples import release_plan as example
 from release_planner.tools.migration import MigrationPathSpec
 from release_planner.tools.release_plan import ReleasePlanSpec, long_date, semver_key
+from release_planner.tools.review import check_artifact
 
 
 def plan(args: dict[str, Any]) -> ReleasePlanSpec:
@@ -30,7 +31,7 @@ def ctx_for(spec: ReleasePlanSpec, **kw: Any) -> ReleaseContext:
 
 def findings(args: dict[str, Any], **kw: Any) -> list[tuple[str, str, str | None]]:
     spec = plan(args)
-    return [(f.code, f.severity, f.field) for f in spec.check(ctx_for(spec, **kw))]
+    return [(f.code, f.severity, f.field) for f in check_artifact(spec, ctx_for(spec, **kw))]
 
 
 def args_with(**changes: Any) -> dict[str, Any]:
@@ -325,7 +326,7 @@ def test_a_dependency_cycle_is_named_in_the_message() -> None:
     args["features"][2]["depends_on"] = ["Dark Mode UI"]
     args["features"][3]["depends_on"] = ["Real-time Notifications (WebSocket)"]
     spec = plan(args)
-    [finding] = spec.check(ctx_for(spec))
+    [finding] = check_artifact(spec, ctx_for(spec))
     assert "Real-time Notifications (WebSocket) -> Dark Mode UI -> Real-time Notifications (WebSocket)" in (
         finding.message
     )
@@ -335,7 +336,7 @@ def test_a_feature_depending_on_itself_is_a_cycle() -> None:
     args = copy.deepcopy(example.ARGS)
     args["features"][3]["depends_on"] = ["dark mode ui"]
     spec = plan(args)
-    [finding] = spec.check(ctx_for(spec))
+    [finding] = check_artifact(spec, ctx_for(spec))
     assert finding.code == "feature_dependency_cycle"
     assert "Dark Mode UI -> Dark Mode UI" in finding.message
 
@@ -512,7 +513,7 @@ def test_a_stored_plan_loads_back_equal_and_renders_the_same_bytes(args: dict[st
     assert again == spec
     assert again.render(ctx) == spec.render(ctx)
     assert again.computed(ctx) == spec.computed(ctx)
-    assert again.check(ctx) == spec.check(ctx)
+    assert check_artifact(again, ctx) == check_artifact(spec, ctx)
 
 
 def _has_cycle(spec: ReleasePlanSpec) -> bool:
@@ -537,7 +538,7 @@ def test_batch_order_is_a_permutation_that_respects_dependencies_unless_cyclic(a
     assert sorted(order) == sorted(f.name for f in spec.features)
     assert sum(figures["counts"].values()) == len(spec.features)
     cyclic = _has_cycle(spec)
-    assert any(f.code == "feature_dependency_cycle" for f in spec.check(ctx_for(spec))) == cyclic
+    assert any(f.code == "feature_dependency_cycle" for f in check_artifact(spec, ctx_for(spec))) == cyclic
     if not cyclic:
         position = {name.casefold(): i for i, name in reversed(list(enumerate(order)))}
         for f in spec.features:
@@ -549,6 +550,6 @@ def test_batch_order_is_a_permutation_that_respects_dependencies_unless_cyclic(a
 @given(plans())
 def test_every_finding_has_a_snake_case_code_and_a_message(args: dict[str, Any]) -> None:
     spec = plan(args)
-    for f in spec.check(ctx_for(spec)):
+    for f in check_artifact(spec, ctx_for(spec)):
         assert f.code.replace("_", "").isalnum() and f.code == f.code.lower()
         assert f.message and f.severity in ("error", "warning")

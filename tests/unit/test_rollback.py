@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from release_planner.tools.artifacts import ReleaseContext
+from release_planner.tools.base import ReleaseContext
 from release_planner.tools.examples import rollback as example
+from release_planner.tools.review import check_artifact
 from release_planner.tools.rollback import RollbackSpec, covers, procedure_confidence
 
 CTX = ReleaseContext(version="2.5.0")
@@ -44,15 +45,15 @@ SEED_PLAN = plan(
 
 
 def codes(s: RollbackSpec, ctx: ReleaseContext = CTX) -> list[tuple[str, str, str | None]]:
-    return [(f.code, f.severity, f.field) for f in s.check(ctx)]
+    return [(f.code, f.severity, f.field) for f in check_artifact(s, ctx)]
 
 
 # --- the seed example -----------------------------------------------------------------------------
 
 
 def test_corrected_seed_example_has_no_findings_alone_or_against_its_release_plan():
-    assert spec().check(CTX) == []
-    assert spec().check(ReleaseContext(version="2.5.0", plan=SEED_PLAN)) == []
+    assert check_artifact(spec(), CTX) == []
+    assert check_artifact(spec(), ReleaseContext(version="2.5.0", plan=SEED_PLAN)) == []
 
 
 def test_seed_as_written_draws_warnings_for_hand_typed_confidence_and_the_alembic_downgrade():
@@ -223,7 +224,7 @@ def test_a_feature_no_procedure_covers_is_reported_and_scores_zero():
 
 def test_deferred_features_are_not_part_of_the_release():
     ctx = ReleaseContext(version="2.5.0", plan=plan(("Mobile App", "enable_mobile", "deferred")))
-    assert spec().check(ctx) == []
+    assert check_artifact(spec(), ctx) == []
 
 
 # --- the confidence rule --------------------------------------------------------------------------
@@ -483,5 +484,5 @@ def test_the_seed_rollback_covers_every_feature_of_the_real_seed_release_plan():
     from release_planner.tools.release_plan import ReleasePlanSpec
 
     ctx = ReleaseContext(version="2.5.0", plan=ReleasePlanSpec.model_validate(plan_example.ARGS))
-    assert spec().check(ctx) == []
+    assert check_artifact(spec(), ctx) == []
     assert spec().confidence(ctx) == 0.99

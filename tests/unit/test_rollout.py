@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from release_planner.tools.artifacts import ReleaseContext
-from release_planner.tools.bucketing import bucket, is_enabled, murmur3_x86_32
+from release_planner.tools.base import ReleaseContext
 from release_planner.tools.common import MetricCondition
 from release_planner.tools.examples.rollout import ARGS, ROLLBACK_TRIGGERS_AS_WRITTEN, SEED_AS_WRITTEN, cond
+from release_planner.tools.review import check_artifact
 from release_planner.tools.rollout import RolloutSpec
 
 EMPTY = ReleaseContext(version="2.5.0")
@@ -42,7 +42,7 @@ def with_phase(index: int, **changes: Any) -> RolloutSpec:
 
 
 def codes(plan: RolloutSpec, ctx: ReleaseContext = EMPTY) -> list[tuple[str, str, str | None]]:
-    return [(f.severity, f.code, f.field) for f in plan.check(ctx)]
+    return [(f.severity, f.code, f.field) for f in check_artifact(plan, ctx)]
 
 
 def simple_phases(
@@ -60,8 +60,8 @@ def simple_phases(
 
 def test_corrected_example_has_no_findings_alone_or_against_the_skills_rollback_triggers():
     plan = RolloutSpec.model_validate(ARGS)
-    assert plan.check(EMPTY) == []
-    assert plan.check(ctx_with_triggers(ROLLBACK_TRIGGERS_AS_WRITTEN)) == []
+    assert check_artifact(plan, EMPTY) == []
+    assert check_artifact(plan, ctx_with_triggers(ROLLBACK_TRIGGERS_AS_WRITTEN)) == []
 
 
 def test_seed_as_written_reports_the_skills_known_errors():
@@ -70,11 +70,12 @@ def test_seed_as_written_reports_the_skills_known_errors():
         ("warning", "cohorts_not_nested", "phases[1].targeting"),
         ("warning", "cohorts_not_nested", "phases[2].targeting"),
         ("warning", "cohorts_not_nested", "phases[3].targeting"),
-        ("warning", "halt_threshold_disagrees_with_rollback", "halt_threshold[0]"),
         ("warning", "gate_without_min_sample", "phases[2].min_sample"),
         ("warning", "unsafe_ab_gate", "phases[2].go_rules"),
         ("warning", "phase_change_on_weekend", "start.at"),
         ("warning", "phase_change_on_weekend", "phases[2].duration_hours"),
+        # the rollout's own findings come first, then the whole-release review's
+        ("warning", "halt_threshold_disagrees_with_rollback", "halt_threshold[0]"),
     ]
 
 
@@ -95,7 +96,7 @@ def test_halt_finding_names_both_thresholds():
     plan = RolloutSpec.model_validate(SEED_AS_WRITTEN)
     [finding] = [
         f
-        for f in plan.check(ctx_with_triggers(ROLLBACK_TRIGGERS_AS_WRITTEN))
+        for f in check_artifact(plan, ctx_with_triggers(ROLLBACK_TRIGGERS_AS_WRITTEN))
         if f.code == "halt_threshold_disagrees_with_rollback"
     ]
     assert "error_rate > 3%" in finding.message
@@ -244,7 +245,7 @@ def test_changing_group_id_breaks_nesting_including_the_default_from_the_first_f
         ("warning", "cohorts_not_nested", "phases[2].targeting"),
         ("warning", "cohorts_not_nested", "phases[3].targeting"),
     ]
-    assert "enable_payment_processing" in plan.check(EMPTY)[0].message
+    assert "enable_payment_processing" in check_artifact(plan, EMPTY)[0].message
 
 
 def test_omitting_group_id_everywhere_nests_in_the_first_flags_group():
@@ -252,7 +253,7 @@ def test_omitting_group_id_everywhere_nests_in_the_first_flags_group():
     for phase in args["phases"]:
         del phase["targeting"]["group_id"]
     plan = RolloutSpec.model_validate(args)
-    assert plan.check(EMPTY) == []
+    assert check_artifact(plan, EMPTY) == []
     assert "in group `enable_payment_processing`" in plan.render(EMPTY)
 
 
@@ -265,7 +266,7 @@ def test_dropping_a_segment_breaks_nesting():
 
 def test_segment_only_phase_followed_by_a_hash_that_keeps_the_segment_nests():
     plan = with_phase(0, targeting={"segments": ["employees"]})
-    assert plan.check(EMPTY) == []
+    assert check_artifact(plan, EMPTY) == []
 
 
 def test_hash_phase_followed_by_segments_only_breaks_nesting():
@@ -276,9 +277,9 @@ def test_hash_phase_followed_by_segments_only_breaks_nesting():
 def test_random_assignment_breaks_nesting_but_reaching_100_percent_does_not_care():
     plan = with_phase(3, targeting={"segments": ["employees", "beta_tester=true"], "stickiness": "random"})
     assert codes(plan) == [("warning", "cohorts_not_nested", "phases[3].targeting")]
-    assert "at random" in plan.check(EMPTY)[0].message
+    assert "at random" in check_artifact(plan, EMPTY)[0].message
     full = with_phase(4, targeting={"stickiness": "random"})
-    assert full.check(EMPTY) == []
+    assert check_artifact(full, EMPTY) == []
 
 
 def test_router_split_phases_without_targeting_are_not_judged_for_nesting():
@@ -286,7 +287,7 @@ def test_router_split_phases_without_targeting_are_not_judged_for_nesting():
     args["approach"] = "canary"
     for phase in args["phases"]:
         phase.pop("targeting")
-    assert RolloutSpec.model_validate(args).check(EMPTY) == []
+    assert check_artifact(RolloutSpec.model_validate(args), EMPTY) == []
 
 
 def test_targeting_must_say_who_is_in():
@@ -301,7 +302,7 @@ def test_targeting_must_say_who_is_in():
 
 def test_halt_threshold_check_is_skipped_without_a_rollback_strategy():
     plan = RolloutSpec.model_validate(SEED_AS_WRITTEN)
-    assert "halt_threshold_disagrees_with_rollback" not in [f.code for f in plan.check(EMPTY)]
+    assert "halt_threshold_disagrees_with_rollback" not in [f.code for f in check_artifact(plan, EMPTY)]
 
 
 def test_halt_and_trigger_with_different_stated_windows_disagree():
@@ -311,7 +312,7 @@ def test_halt_and_trigger_with_different_stated_windows_disagree():
 
 def test_halt_and_trigger_in_different_units_are_not_compared():
     ctx = ctx_with_triggers([cond("error_rate", ">", 0.03, "ratio", 5)])
-    assert spec().check(ctx) == []
+    assert check_artifact(spec(), ctx) == []
 
 
 def test_phase_target_looser_than_the_halt_threshold_warns():
@@ -338,7 +339,7 @@ def test_target_and_halt_overlap_exactly_when_some_value_is_both_healthy_and_hal
     args["halt_threshold"] = [cond("m", *halt)]
     args["phases"][0]["metric_targets"] = [cond("m", *target)]
     plan = RolloutSpec.model_validate(args)
-    found = [f.code for f in plan.check(EMPTY)]
+    found = [f.code for f in check_artifact(plan, EMPTY)]
     assert found == (["metric_target_looser_than_halt"] if overlaps else [])
 
 
@@ -348,7 +349,7 @@ def test_metric_window_longer_than_its_phase_warns():
         ("warning", "metric_window_exceeds_phase", "phases[0].metric_targets[0].window_minutes")
     ]
     open_ended = with_phase(4, metric_targets=[cond("error_rate", "<", 1, window=60 * 24 * 30)])
-    assert open_ended.check(EMPTY) == []
+    assert check_artifact(open_ended, EMPTY) == []
 
 
 def test_halt_window_longer_than_the_shortest_phase_warns():
@@ -374,7 +375,7 @@ def test_gate_without_a_minimum_sample_warns():
 def test_superiority_gate_passing_on_no_significant_difference_is_unsafe():
     gate = {"type": "superiority", "metric": "conversion_rate", "alpha": 0.05}
     plan = with_phase(2, gate=gate, go_rules=["No statistical difference in key metrics (or improvement)"])
-    [finding] = plan.check(EMPTY)
+    [finding] = check_artifact(plan, EMPTY)
     assert (finding.code, finding.field) == ("unsafe_ab_gate", "phases[2].go_rules")
     assert "non_inferiority" in finding.message and "sequential" in finding.message
 
@@ -383,7 +384,7 @@ def test_no_difference_go_rule_without_any_gate_is_unsafe_but_neutral_feedback_i
     assert codes(with_phase(1, go_rules=["No significant difference in conversion"])) == [
         ("warning", "unsafe_ab_gate", "phases[1].go_rules")
     ]
-    assert with_phase(1, go_rules=["Positive or neutral beta feedback"]).check(EMPTY) == []
+    assert check_artifact(with_phase(1, go_rules=["Positive or neutral beta feedback"]), EMPTY) == []
 
 
 def test_fixed_alpha_gate_repeated_across_phases_is_unsafe():
@@ -400,12 +401,12 @@ def test_repeated_looks_with_split_alpha_or_a_sequential_test_are_fine():
     split["phases"][3].update(
         gate=copy.deepcopy(split["phases"][2]["gate"]), min_sample=3000, expected_users=5000
     )
-    assert RolloutSpec.model_validate(split).check(EMPTY) == []
+    assert check_artifact(RolloutSpec.model_validate(split), EMPTY) == []
     sequential = copy.deepcopy(ARGS)
     gate = {"type": "sequential", "metric": "conversion_rate", "alpha": 0.05}
     for i in (2, 3):
         sequential["phases"][i].update(gate=gate, min_sample=1500, expected_users=5000)
-    assert RolloutSpec.model_validate(sequential).check(EMPTY) == []
+    assert check_artifact(RolloutSpec.model_validate(sequential), EMPTY) == []
 
 
 def test_durations_are_whole_minutes():
@@ -425,7 +426,7 @@ def test_non_inferiority_gate_needs_a_margin():
 def test_phase_change_on_a_weekend_warns_and_names_the_duration_to_change():
     plan = with_phase(2, duration_hours=72)  # Thursday + 72 h = Sunday
     assert codes(plan) == [("warning", "phase_change_on_weekend", "phases[2].duration_hours")]
-    assert "Sunday 2026-03-22 10:00 EDT" in plan.check(EMPTY)[0].message
+    assert "Sunday 2026-03-22 10:00 EDT" in check_artifact(plan, EMPTY)[0].message
 
 
 def test_phase_change_outside_business_hours_warns():
@@ -441,7 +442,7 @@ def test_phase_change_outside_business_hours_warns():
 
 def test_business_hours_close_is_exclusive_and_custom_days_count():
     closing = spec(start={"at": "2026-03-16T17:00", "timezone": "America/New_York"})
-    assert {f.code for f in closing.check(EMPTY)} == {"phase_change_outside_business_hours"}
+    assert {f.code for f in check_artifact(closing, EMPTY)} == {"phase_change_outside_business_hours"}
     four_days = spec(business_hours={"days": ["monday", "tuesday", "wednesday", "thursday"]})
     assert codes(four_days) == []
     no_wednesday = spec(business_hours={"days": ["monday", "tuesday", "thursday", "friday"]})
@@ -455,7 +456,7 @@ def test_weekend_working_team_gets_no_weekend_warning():
         start={"at": "2026-03-15T10:00", "timezone": "America/New_York"},
         business_hours={"days": ["sunday", "monday"], "start": "08:00", "end": "18:00"},
     )
-    assert "phase_change_on_weekend" not in [f.code for f in plan.check(EMPTY)]
+    assert "phase_change_on_weekend" not in [f.code for f in check_artifact(plan, EMPTY)]
 
 
 def test_feature_flag_approach_without_flags_warns():
@@ -671,7 +672,7 @@ def test_stored_form_round_trips_to_an_equal_plan_and_the_same_bytes(raw):
     assert again == plan
     assert again.render(EMPTY) == plan.render(EMPTY)
     assert again.computed(EMPTY) == plan.computed(EMPTY)
-    assert again.check(EMPTY) == plan.check(EMPTY)
+    assert check_artifact(again, EMPTY) == check_artifact(plan, EMPTY)
 
 
 @settings(max_examples=75)
@@ -701,7 +702,7 @@ def test_percentages_error_exactly_when_one_falls(percents):
     percents[-1] = 100
     plan = spec(phases=simple_phases(*([24] * (len(percents) - 1)), None, percents=tuple(percents)))
     falls = [i for i in range(1, len(percents)) if percents[i] < percents[i - 1]]
-    found = [f.field for f in plan.check(EMPTY) if f.code == "percent_decreases"]
+    found = [f.field for f in check_artifact(plan, EMPTY) if f.code == "percent_decreases"]
     assert found == [f"phases[{i}].percent" for i in falls]
 
 
@@ -716,54 +717,7 @@ def test_one_stickiness_one_group_and_carried_segments_always_nest(percents, seg
     for i, p in enumerate(phases):
         p["targeting"] = {"segments": segments[: i + 1], "stickiness": "userId", "group_id": "g"}
     plan = spec(phases=phases)
-    assert "cohorts_not_nested" not in [f.code for f in plan.check(EMPTY)]
-
-
-# ---- Unleash-compatible bucketing -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("data", "seed", "expected"),
-    [
-        (b"", 0, 0),
-        (b"", 1, 0x514E28B7),
-        (b"hello", 0, 0x248BFA47),
-        (b"The quick brown fox jumps over the lazy dog", 0, 0x2E4FF723),
-    ],
-)
-def test_murmur3_matches_the_reference_hash(data, seed, expected):
-    assert murmur3_x86_32(data, seed) == expected
-
-
-def test_bucketing_matches_unleash_public_vectors():
-    assert bucket("123", "gr1") == 73
-    assert bucket("999", "groupX") == 25
-    assert (is_enabled("122", "AB12A", 50), is_enabled("155", "AB12A", 50)) == (True, False)
-    group = "Feature.flexibleRollout.10"
-    assert (is_enabled("174", group, 10), is_enabled("499", group, 10)) == (True, False)
-
-
-def test_zero_percent_includes_nobody_and_100_percent_everybody():
-    users = [str(i) for i in range(500)]
-    assert not any(is_enabled(u, "g", 0) for u in users)
-    assert all(is_enabled(u, "g", 100) for u in users)
-
-
-def test_a_20_percent_rollout_includes_about_a_fifth_of_users():
-    included = sum(is_enabled(f"user-{i}", "release-v2.5.0", 20) for i in range(10_000))
-    assert 1_850 <= included <= 2_150
-
-
-@given(
-    st.text(max_size=30),
-    st.text(max_size=30),
-    st.integers(min_value=0, max_value=100),
-    st.integers(min_value=0, max_value=100),
-)
-def test_with_one_group_id_a_user_in_at_p_is_in_at_every_higher_percentage(user, group, p, q):
-    low, high = sorted((p, q))
-    if is_enabled(user, group, low):
-        assert is_enabled(user, group, high)
+    assert "cohorts_not_nested" not in [f.code for f in check_artifact(plan, EMPTY)]
 
 
 def test_controls_name_the_flag_when_flags_use_different_dashboards():

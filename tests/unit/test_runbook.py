@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from release_planner.tools.artifacts import ReleaseContext
+from release_planner.tools.base import ReleaseContext
 from release_planner.tools.examples import rollback as rollback_example
 from release_planner.tools.examples import runbook as example
+from release_planner.tools.review import check_artifact
 from release_planner.tools.rollback import RollbackSpec
 from release_planner.tools.runbook import (
     RunbookSpec,
@@ -65,7 +66,7 @@ def spec(data: dict[str, Any] | None = None) -> RunbookSpec:
 
 
 def codes(s: RunbookSpec, ctx: ReleaseContext = CTX) -> list[tuple[str, str, str | None]]:
-    return [(f.code, f.severity, f.field) for f in s.check(ctx)]
+    return [(f.code, f.severity, f.field) for f in check_artifact(s, ctx)]
 
 
 def rollback(rehearsed: bool) -> RollbackSpec:
@@ -127,9 +128,9 @@ def test_a_formatted_offset_parses_back_to_the_same_minutes(minutes):
 
 
 def test_seed_runbook_has_no_findings_alone_or_beside_the_seed_rollback_and_rollout():
-    assert spec().check(CTX) == []
+    assert check_artifact(spec(), CTX) == []
     ctx = ReleaseContext(version="2.5.0", rollback=rollback(True), rollout=RolloutStandIn(TIMELINE))
-    assert spec().check(ctx) == []
+    assert check_artifact(spec(), ctx) == []
 
 
 def test_seed_as_written_is_warned_about_its_alembic_downgrade():
@@ -239,7 +240,7 @@ def test_each_problem_is_reported_with_its_code_and_field(mutate, expected):
 def test_a_step_is_compared_with_the_latest_time_seen_so_far():
     data = args()
     data["steps"][1]["at"] = "T+1h"  # now steps 3..6 (T .. T+30min) all come before it
-    assert [f.field for f in spec(data).check(CTX)] == [f"steps[{i}].at" for i in range(2, 6)]
+    assert [f.field for f in check_artifact(spec(data), CTX)] == [f"steps[{i}].at" for i in range(2, 6)]
 
 
 def _without_rehearsal_item(d):
@@ -255,10 +256,10 @@ def test_a_missing_rehearsal_item_is_reported_when_the_rollback_was_never_rehear
         ("rollback_rehearsal_missing", "warning", "checklist")
     ]
     # Rehearsed already, or no rollback strategy to judge: nothing to say.
-    assert s.check(ReleaseContext(version="2.5.0", rollback=rollback(True))) == []
-    assert s.check(CTX) == []
+    assert check_artifact(s, ReleaseContext(version="2.5.0", rollback=rollback(True))) == []
+    assert check_artifact(s, CTX) == []
     # Asking for the rehearsal in the checklist is enough.
-    assert spec().check(ReleaseContext(version="2.5.0", rollback=rollback(False))) == []
+    assert check_artifact(spec(), ReleaseContext(version="2.5.0", rollback=rollback(False))) == []
 
 
 # --- input validation -----------------------------------------------------------------------------
@@ -337,14 +338,14 @@ def test_stored_form_loads_back_equal_and_renders_the_same_bytes(data, timeline)
     loaded = RunbookSpec.model_validate(original.model_dump(mode="json"))
     assert loaded == original
     assert loaded.render(ctx) == original.render(ctx)
-    assert loaded.check(ctx) == original.check(ctx)
+    assert check_artifact(loaded, ctx) == check_artifact(original, ctx)
 
 
 @settings(max_examples=100, deadline=None)
 @given(_runbook_args)
 def test_steps_sorted_by_time_are_never_reported_out_of_order(data):
     data["steps"].sort(key=lambda s: parse_minute_offset(s["at"]))
-    assert "steps_out_of_order" not in {f.code for f in RunbookSpec.model_validate(data).check(CTX)}
+    assert "steps_out_of_order" not in {f.code for f in check_artifact(RunbookSpec.model_validate(data), CTX)}
 
 
 def test_the_schedule_tolerates_numbered_phases_and_times_without_a_zone():

@@ -1,0 +1,117 @@
+"""The types every other module of the domain builds on; this module imports no artifact kind.
+
+- ``Finding``: one result of checking a plan (errors block a write, warnings travel with it).
+- ``SpecModel``: the base of every artifact's spec (the tool's parameters, stored as JSON).
+- ``ReleaseContext``: the release as the checks and renderers see it, one slot per artifact kind.
+- ``ArtifactKind``: the descriptor that says everything about one kind of artifact. Each kind's
+  package declares one; ``tools.registry`` collects them, and nothing else branches on kind names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Severity = Literal["error", "warning"]
+EntityType = Literal["context", "reasoning"]
+
+
+class Finding(BaseModel):
+    """One result of checking a plan. Errors block the write; warnings are returned with it.
+
+    ``code`` is stable (tests and agents may match on it); ``message`` is for people. ``field`` is
+    the path of the input field to fix, in the artifact named by ``kind`` (None: the artifact
+    being checked, which is what single-artifact checks report).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity
+    message: str
+    field: str | None = None
+    kind: str | None = None
+
+
+def error(code: str, message: str, field: str | None = None, *, kind: str | None = None) -> Finding:
+    return Finding(code=code, severity="error", message=message, field=field, kind=kind)
+
+
+def warning(code: str, message: str, field: str | None = None, *, kind: str | None = None) -> Finding:
+    return Finding(code=code, severity="warning", message=message, field=field, kind=kind)
+
+
+class SpecModel(BaseModel):
+    """Base for artifact specs: strict about unknown fields so typos are reported, not dropped.
+
+    A spec's fields are exactly its tool's top-level parameters (``version`` included), so the MCP
+    layer exposes them one to one. ``model_dump(mode="json")`` is what gets stored; loading it back
+    with ``model_validate`` gives an equal model and the same Markdown, byte for byte. Each kind's
+    spec also provides ``title``, ``check`` (its own findings, never another artifact's),
+    ``render``, ``confidence`` and ``computed``, each taking the ``ReleaseContext``.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@dataclass
+class ReleaseContext:
+    """The typed specs of one release (None or empty where not planned yet).
+
+    The slots are typed ``Any`` on purpose: this module must not import the kinds (they import it).
+    Each kind's descriptor names its slot, so a spec is put in place without branching on its kind.
+    """
+
+    version: str
+    plan: Any = None
+    migrations: list[Any] = field(default_factory=list)
+    rollback: Any = None
+    rollout: Any = None
+    runbook: Any = None
+
+    def with_spec(self, kind: ArtifactKind, spec: Any, replacing: Any = None) -> ReleaseContext:
+        """A copy with ``spec`` in its kind's slot; for a kind with many artifacts per release it is
+        added, replacing ``replacing`` (the stored version of the same artifact) if given."""
+        if not kind.many:
+            return replace(self, **{kind.slot: spec})
+        others = [s for s in getattr(self, kind.slot) if s is not replacing]
+        updated: dict[str, Any] = {kind.slot: [*others, spec]}
+        return replace(self, **updated)
+
+
+@dataclass(frozen=True)
+class ArtifactKind:
+    """Everything about one kind of artifact: its spec, where and how it lies in Engram, its tool.
+
+    ``reads`` lists the other kinds its spec reads from the ``ReleaseContext`` when it renders,
+    titles or computes (checks across artifacts are review rules, see ``tools.review``): a write
+    re-renders the stored artifacts that read the kind it changed. ``key`` tells artifacts of a
+    ``many`` kind apart (a migration path per breaking change); ``key_of_title`` does the same for
+    one written by hand, from its Engram title.
+    """
+
+    name: str
+    spec: type[SpecModel]
+    entity_type: EntityType
+    title_prefix: str
+    tag: str | None
+    link_type: str
+    tool: str
+    tool_title: str
+    next_step: str
+    slot: str
+    reads: frozenset[str] = frozenset()
+    many: bool = False
+    accepts_task_id: bool = False
+    key: Callable[[Any], str] | None = None
+
+    @property
+    def label(self) -> str:
+        """The kind in words: ``rollout plan``."""
+        return self.name.replace("_", " ")
+
+    def key_of_title(self, title: str) -> str:
+        return title.removeprefix(self.title_prefix).strip().casefold()
