@@ -17,6 +17,7 @@ from .loading import LRU, RELEASE_KIND, ReleaseLoader, ReleaseState, meta, statu
 from .ports import LinkRecord
 from .registry import FIRST
 from .results import ArtifactRef, Notice, ReleaseView, StakeholderSummary
+from .rollout import KIND as ROLLOUT
 from .summary import stakeholder_summary
 from .writing import trim
 
@@ -202,11 +203,11 @@ class ReleaseReader:
 
     def release_timeline(self, version: str) -> str:
         state = self.loader.read(version)
-        rollout = state.one("rollout_plan")
+        rollout = state.one(ROLLOUT.name)
         if rollout is None or rollout.spec is None:
             raise NotFound(
                 f"release {state.version} has no typed rollout plan",
                 field="version",
-                next_step="call plan_rollout first",
+                next_step=f"call {ROLLOUT.tool} first",
             )
         return str(rollout.spec.gantt(state.context()))

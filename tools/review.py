@@ -18,17 +18,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from . import migration, release_plan, rollback, rollout, runbook
 from .base import Finding, ReleaseContext, Severity
 from .common import format_t_offset, release_type_of
 from .registry import kind_of_spec
 from .rollback import covers, release_features
 from .runbook import REHEARSAL
 
-RELEASE_PLAN = "release_plan"
-MIGRATION = "migration_path"
-ROLLBACK = "rollback_strategy"
-ROLLOUT = "rollout_plan"
-RUNBOOK = "runbook"
+RELEASE_PLAN = release_plan.KIND.name
+MIGRATION = migration.KIND.name
+ROLLBACK = rollback.KIND.name
+ROLLOUT = rollout.KIND.name
+RUNBOOK = runbook.KIND.name
 
 
 def artifact_id(kind: str, key: str | None = None) -> str:
