@@ -1,6 +1,6 @@
-"""The gate statistics (tools/stats.py) against scipy, statsmodels and published worked examples.
+"""The gate statistics (tools/stats/) against scipy, statsmodels and published worked examples.
 
-The module itself must use only the standard library, so every figure here is recomputed with the
+The package itself must use only the standard library, so every figure here is recomputed with the
 reference libraries (test extras) and must agree within 0.5% relative, most far tighter.
 """
 
