@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from .base import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
 from .common import MAX_ITEMS, LongText, ShortText, Text, Version, preview
-from .rollback import bullets, fenced, inline_code, numbered
+from .markdown import bullets, fenced, inline_code, numbered
 
 MAX_OFFSET_MINUTES = 60 * 24 * 30
 _UNIT_MINUTES = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "h": 60, "hour": 60, "hours": 60,

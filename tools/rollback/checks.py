@@ -1,0 +1,146 @@
+"""The rollback strategy's own checks, as plain functions of its fields.
+
+Each check reports on this artifact alone; rules that need other artifacts of the release (e.g. a
+feature no procedure covers) live in ``tools.review``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..base import Finding, error, warning
+from .model import HIGH_CONFIDENCE, PROCEDURE_NAMES, RollbackFields
+
+# Down-migrations that drop what the release added; the skill's `alembic downgrade -1` is the example.
+_DOWN_MIGRATION = re.compile(
+    r"\balembic\s+downgrade\b|\bflyway\s+undo\b|\bliquibase\b.*\brollback|\bmigrate\s+down\b", re.IGNORECASE
+)
+
+
+def check(spec: RollbackFields) -> list[Finding]:
+    """The findings of the whole spec: procedures, then triggers, then communication."""
+    findings: list[Finding] = []
+    findings += _check_procedures(spec)
+    findings += _check_triggers(spec)
+    findings += _check_communication(spec)
+    return findings
+
+
+def _check_procedures(spec: RollbackFields) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: dict[str, int] = {}
+    for i, proc in enumerate(spec.procedures):
+        path = f"procedures[{i}]"
+        if proc.type in seen:
+            findings.append(
+                error(
+                    "duplicate_procedure_type",
+                    f"procedure {i + 1} repeats type {proc.type!r} (first used by procedure "
+                    f"{seen[proc.type] + 1}); merge them into one procedure per type",
+                    f"{path}.type",
+                )
+            )
+        else:
+            seen[proc.type] = i
+        best = proc.time_to_rollback_best_minutes
+        if best is not None and best > proc.time_to_rollback_minutes:
+            findings.append(
+                error(
+                    "time_range_inverted",
+                    f"best case {best:g} min is longer than the stated worst case "
+                    f"{proc.time_to_rollback_minutes:g} min; swap them",
+                    f"{path}.time_to_rollback_best_minutes",
+                )
+            )
+        reh = proc.rehearsal
+        if reh is not None and reh.measured_minutes > proc.time_to_rollback_minutes:
+            findings.append(
+                warning(
+                    "rehearsal_slower_than_stated",
+                    f"the {PROCEDURE_NAMES[proc.type]} rehearsal on {reh.date.isoformat()} took "
+                    f"{reh.measured_minutes:g} min but the procedure states "
+                    f"{proc.time_to_rollback_minutes:g} min; raise time_to_rollback_minutes to the "
+                    "measured time or speed the procedure up and rehearse again",
+                    f"{path}.rehearsal.measured_minutes",
+                )
+            )
+        if proc.confidence is not None and proc.confidence > HIGH_CONFIDENCE and reh is None:
+            findings.append(
+                warning(
+                    "confidence_without_rehearsal",
+                    f"the {PROCEDURE_NAMES[proc.type]} procedure claims confidence "
+                    f"{proc.confidence:.2f} but was never rehearsed; add rehearsal evidence or omit "
+                    "confidence to have it computed",
+                    f"{path}.confidence",
+                )
+            )
+        if proc.data_loss_risk != "none" and not proc.data_loss_mitigation:
+            findings.append(
+                warning(
+                    "data_loss_without_mitigation",
+                    f"the {PROCEDURE_NAMES[proc.type]} procedure has {proc.data_loss_risk} data loss "
+                    "but no mitigation; say how the lost data is recovered (e.g. snapshot before "
+                    "rolling back)",
+                    f"{path}.data_loss_mitigation",
+                )
+            )
+        if proc.type == "database" and proc.data_loss_risk != "none":
+            for j, step in enumerate(proc.steps):
+                if any(_DOWN_MIGRATION.search(t) for t in (step.action, step.command or "")):
+                    findings.append(
+                        warning(
+                            "destructive_database_rollback",
+                            "the database rollback runs a down-migration that loses data written since "
+                            "the release; use expand/contract instead: ship only additive schema "
+                            "changes, roll back by redeploying the previous application version, and "
+                            "drop old columns (contract) only after the rollback window has passed",
+                            f"{path}.steps[{j}]",
+                        )
+                    )
+                    break
+    if (
+        spec.stated_confidence is not None
+        and spec.stated_confidence > HIGH_CONFIDENCE
+        and all(p.rehearsal is None for p in spec.procedures)
+    ):
+        findings.append(
+            warning(
+                "confidence_without_rehearsal",
+                f"overall confidence {spec.stated_confidence:.2f} is claimed but no procedure was "
+                "rehearsed; add rehearsal evidence or omit confidence to have it computed",
+                "confidence",
+            )
+        )
+    return findings
+
+
+def _check_triggers(spec: RollbackFields) -> list[Finding]:
+    if any(t.window_minutes for t in spec.automatic_triggers):
+        return []
+    what = (
+        "no automatic rollback trigger"
+        if not spec.automatic_triggers
+        else "no automatic trigger has a sustained window, so one noisy sample would roll back"
+    )
+    return [
+        warning(
+            "no_sustained_trigger",
+            f"{what}; add one such as error_rate > 5 percent with window_minutes 5",
+            "automatic_triggers",
+        )
+    ]
+
+
+def _check_communication(spec: RollbackFields) -> list[Finding]:
+    findings: list[Finding] = []
+    for i, rule in enumerate(spec.communication.rules):
+        lo, hi = rule.min_outage_minutes, rule.max_outage_minutes
+        if lo is not None and hi is not None and lo >= hi:
+            findings.append(
+                error(
+                    "outage_range_inverted",
+                    f"min_outage_minutes {lo:g} is not below max_outage_minutes {hi:g}",
+                    f"communication.rules[{i}].min_outage_minutes",
+                )
+            )
+    return findings
