@@ -155,6 +155,24 @@ Comparator = Literal[">", ">=", "<", "<="]
 Unit = Literal["percent", "ratio", "ms", "seconds", "minutes", "count", "per_minute", "usd"]
 
 
+# Units that measure the same quantity, with the factor to a base unit: a threshold stated as a
+# ratio and one stated in percent (or in seconds and in milliseconds) are compared after conversion.
+_SCALE: dict[str, tuple[str, float]] = {
+    "ratio": ("fraction", 1.0),
+    "percent": ("fraction", 0.01),
+    "ms": ("duration", 0.001),
+    "seconds": ("duration", 1.0),
+    "minutes": ("duration", 60.0),
+}
+
+
+def in_base_unit(value: float, unit: str) -> tuple[str, float]:
+    """``value`` in the base unit of its dimension: (dimension, value). Units with no kin are their
+    own dimension."""
+    dimension, factor = _SCALE.get(unit, (unit, 1.0))
+    return dimension, value * factor
+
+
 class MetricCondition(BaseModel):
     """A condition on one metric, e.g. ``error_rate > 5 percent for 5 minutes``.
 

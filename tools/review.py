@@ -14,13 +14,14 @@ writer cannot fix it there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from . import migration, release_plan, rollback, rollout, runbook
 from .base import Finding, ReleaseContext, Severity
-from .common import format_t_offset, release_type_of
+from .common import format_t_offset, in_base_unit, release_type_of
 from .registry import kind_of_spec
 from .rollback import covers, release_features
 from .runbook import REHEARSAL
@@ -226,13 +227,18 @@ def _halt_threshold_disagrees(ctx: ReleaseContext) -> Iterator[Issue]:
     triggers = list(getattr(ctx.rollback, "automatic_triggers", None) or [])
     for h_i, halt in enumerate(getattr(ctx.rollout, "halt_threshold", None) or []):
         for trig in triggers:
-            if (trig.metric, trig.unit) != (halt.metric, halt.unit):
+            halt_at, trig_at = (
+                in_base_unit(halt.threshold, halt.unit),
+                in_base_unit(trig.threshold, trig.unit),
+            )
+            if trig.metric != halt.metric or halt_at[0] != trig_at[0]:
                 continue
             # A missing window is "unspecified" here, so only two stated windows can disagree.
             windows_differ = None not in (halt.window_minutes, trig.window_minutes) and (
                 halt.window_minutes != trig.window_minutes
             )
-            if (halt.comparator, halt.threshold) != (trig.comparator, trig.threshold) or windows_differ:
+            same_threshold = math.isclose(halt_at[1], trig_at[1], rel_tol=1e-9, abs_tol=1e-12)
+            if halt.comparator != trig.comparator or not same_threshold or windows_differ:
                 yield Issue(
                     f"the halt threshold {halt.describe()} disagrees with the rollback strategy's automatic "
                     f"trigger {trig.describe()}; use one threshold in both (change halt_threshold with "

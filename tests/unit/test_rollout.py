@@ -310,8 +310,32 @@ def test_halt_and_trigger_with_different_stated_windows_disagree():
     assert codes(spec(), ctx) == [("warning", "halt_threshold_disagrees_with_rollback", "halt_threshold[0]")]
 
 
-def test_halt_and_trigger_in_different_units_are_not_compared():
-    ctx = ctx_with_triggers([cond("error_rate", ">", 0.03, "ratio", 5)])
+@pytest.mark.parametrize(
+    ("trigger", "agrees"),
+    [
+        (cond("error_rate", ">", 0.05, "ratio", 5), True),  # the halt is error_rate > 5 percent
+        (cond("error_rate", ">", 0.03, "ratio", 5), False),
+        (cond("error_rate", ">", 5.0, "ratio", 5), False),  # 500 percent: a unit slip, not agreement
+    ],
+)
+def test_halt_and_trigger_in_kindred_units_are_compared_after_conversion(trigger, agrees):
+    found = [f.code for f in check_artifact(spec(), ctx_with_triggers([trigger]))]
+    assert found == ([] if agrees else ["halt_threshold_disagrees_with_rollback"])
+
+
+def test_seconds_and_milliseconds_are_the_same_quantity():
+    halt = [cond("latency_p99", ">", 2000, "ms", 10)]
+    args = copy.deepcopy(ARGS)
+    args["halt_threshold"] = halt
+    plan = RolloutSpec.model_validate(args)
+    same = ctx_with_triggers([cond("latency_p99", ">", 2, "seconds", 10)])
+    slower = ctx_with_triggers([cond("latency_p99", ">", 3, "seconds", 10)])
+    assert check_artifact(plan, same) == []
+    assert [f.code for f in check_artifact(plan, slower)] == ["halt_threshold_disagrees_with_rollback"]
+
+
+def test_units_of_different_quantities_are_not_compared():
+    ctx = ctx_with_triggers([cond("error_rate", ">", 3, "count", 5)])
     assert check_artifact(spec(), ctx) == []
 
 
