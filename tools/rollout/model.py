@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .base import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
-from .common import MAX_ITEMS, LongText, MetricCondition, ShortText, Text, Version, preview
+from ..base import ArtifactKind, Finding, ReleaseContext, SpecModel, error, warning
+from ..common import MAX_ITEMS, LongText, MetricCondition, ShortText, Text, Version, preview
 
 Approach = Literal["canary", "blue_green", "rolling", "feature_flag"]
 GateType = Literal["non_inferiority", "superiority", "sequential"]
