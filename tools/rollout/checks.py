@@ -1,0 +1,256 @@
+"""The rollout plan's own checks (release-domain §7), as plain functions of its fields.
+
+They find what free text gets wrong: percentages that fall, cohorts that do not nest, metric targets
+that the halt threshold contradicts, metric windows longer than a phase, statistical gates that peek or
+treat "no difference" as safe, and phase changes on a weekend or outside business hours. Findings come
+out in a fixed order, the order of the functions ``check`` calls.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..base import Finding, error, warning
+from ..common import MetricCondition
+from .clock import DAY_NAMES, fmt_time
+from .model import Gate, Phase, RolloutFields, fmt_hours, fmt_num
+
+# Repeated fixed-horizon looks at one metric are acceptable only if their alphas add up to no more
+# than the conventional family-wise 5% (a Bonferroni split); otherwise each look spends the full alpha.
+FAMILY_ALPHA = 0.05
+# Go rules that pass a superiority test on the absence of significance ("no difference" is not "safe").
+_NO_DIFFERENCE_RE = re.compile(
+    r"\bno\s+(?:statistical(?:ly)?\s+)?(?:significant\s+)?(?:statistical\s+)?difference"
+    r"|\bnot\s+(?:statistically\s+)?significant(?:ly)?\b",
+    re.IGNORECASE,
+)
+# Weaker wording ("neutral A/B results") that means the same only next to a superiority test.
+_NEUTRAL_RE = re.compile(r"\bneutral\b|\binconclusive\b", re.IGNORECASE)
+
+
+def check(spec: RolloutFields) -> list[Finding]:
+    """Every finding about the plan on its own, in a stable order."""
+    findings: list[Finding] = []
+    findings += _check_phase_shape(spec)
+    findings += _check_cohorts(spec)
+    findings += _check_thresholds(spec)
+    findings += _check_windows(spec)
+    findings += _check_samples_and_gates(spec)
+    findings += _check_calendar(spec)
+    return findings
+
+
+def _bad_region_overlaps_good(bad: MetricCondition, good: MetricCondition) -> bool:
+    """True if some value satisfies both the bad-state halt condition and the good-state target."""
+    # Each condition is a half-line; two half-lines pointing the same way always overlap.
+    bad_up, good_up = bad.comparator in (">", ">="), good.comparator in (">", ">=")
+    if bad_up == good_up:
+        return True
+    low, high = (bad, good) if bad_up else (good, bad)  # low: x > low.threshold, high: x < high.threshold
+    if low.threshold < high.threshold:
+        return True
+    return low.threshold == high.threshold and low.comparator.endswith("=") and high.comparator.endswith("=")
+
+
+def _check_phase_shape(spec: RolloutFields) -> list[Finding]:
+    out = []
+    seen: dict[str, int] = {}
+    for i, p in enumerate(spec.phases):
+        key = p.name.casefold()
+        if key in seen:
+            msg = f"phases {seen[key] + 1} and {i + 1} are both named '{p.name}'; give each its own name"
+            out.append(error("duplicate_phase_name", msg, f"phases[{i}].name"))
+        seen.setdefault(key, i)
+        prev = spec.phases[i - 1] if i else None
+        if prev is not None and p.percent < prev.percent:
+            msg = (
+                f"phase {i + 1} '{p.name}' drops to {fmt_num(p.percent)}% after {fmt_num(prev.percent)}% in "
+                f"'{prev.name}'; percentages must never fall (a step back is a rollback, not a phase)"
+            )
+            out.append(error("percent_decreases", msg, f"phases[{i}].percent"))
+        if p.duration_hours is None and i < len(spec.phases) - 1:
+            msg = (
+                f"phase {i + 1} '{p.name}' has no duration but phases follow it; give it "
+                "duration_hours (only the last phase may be permanent)"
+            )
+            out.append(error("open_ended_phase_not_last", msg, f"phases[{i}].duration_hours"))
+    last = spec.phases[-1]
+    if last.percent != 100:
+        msg = (
+            f"the last phase '{last.name}' ends at {fmt_num(last.percent)}%; add a final phase at 100% "
+            "(or plan the rest as a later release)"
+        )
+        out.append(error("rollout_does_not_reach_100", msg, f"phases[{len(spec.phases) - 1}].percent"))
+    names: dict[str, int] = {}
+    for i, f in enumerate(spec.flags):
+        if f.name in names:
+            msg = f"flag '{f.name}' is listed twice (flags {names[f.name] + 1} and {i + 1}); list it once"
+            out.append(error("duplicate_flag_name", msg, f"flags[{i}].name"))
+        names.setdefault(f.name, i)
+    if spec.approach == "feature_flag" and not spec.flags:
+        msg = "the approach is feature_flag but no flags are listed; add the flags that gate the release"
+        out.append(warning("feature_flag_without_flags", msg, "flags"))
+    return out
+
+
+def _nesting_problems(spec: RolloutFields, a: Phase, b: Phase) -> list[str]:
+    """Why users of phase ``a`` would not all stay in phase ``b`` (empty if cohorts nest)."""
+    ta, tb = a.targeting, b.targeting
+    # At 100% everyone is in, so nesting no longer matters; router-split phases have no cohorts.
+    if ta is None or tb is None or b.percent >= 100:
+        return []
+    reasons = []
+    dropped = [s for s in ta.segments if s not in tb.segments]
+    if dropped:
+        reasons.append(f"drops the segment{'s' if len(dropped) > 1 else ''} {', '.join(dropped)}")
+    if ta.stickiness is not None and tb.stickiness is None:
+        reasons.append(f"switches from a {ta.stickiness} percentage to segments only")
+    elif ta.stickiness is not None and tb.stickiness is not None and not tb.is_random:
+        if ta.is_random:
+            reasons.append("follows a phase that assigned users at random, so nobody keeps a group")
+        elif ta.stickiness != tb.stickiness:
+            reasons.append(f"changes stickiness from {ta.stickiness} to {tb.stickiness}")
+        elif spec.group_id(ta) != spec.group_id(tb):
+            reasons.append(f"changes the group id from {spec.group_id(ta)} to {spec.group_id(tb)}")
+    if tb.is_random:
+        reasons.append("assigns users at random, so a user flips between old and new")
+    return reasons
+
+
+def _check_cohorts(spec: RolloutFields) -> list[Finding]:
+    out = []
+    for i in range(1, len(spec.phases)):
+        a, b = spec.phases[i - 1], spec.phases[i]
+        reasons = _nesting_problems(spec, a, b)
+        if reasons:
+            msg = (
+                f"users switch groups between phase {i} '{a.name}' and phase {i + 1} '{b.name}': the "
+                f"later phase {'; '.join(reasons)}. Keep one stickiness attribute (e.g. userId) and one "
+                "group id "
+                "in every phase and carry earlier segments forward as extra inclusions"
+            )
+            out.append(warning("cohorts_not_nested", msg, f"phases[{i}].targeting"))
+    return out
+
+
+def _check_thresholds(spec: RolloutFields) -> list[Finding]:
+    out = []
+    for p_i, phase in enumerate(spec.phases):
+        for t_i, target in enumerate(phase.metric_targets):
+            for halt in spec.halt_threshold:
+                same = (halt.metric, halt.unit) == (target.metric, target.unit)
+                if not same or not _bad_region_overlaps_good(halt, target):
+                    continue
+                msg = (
+                    f"phase {p_i + 1} '{phase.name}' accepts {target.describe()} as healthy, but the "
+                    "halt "
+                    f"threshold {halt.describe()} rolls back at some of those values; tighten the target "
+                    f"so it stays clear of {fmt_num(halt.threshold)}"
+                )
+                field = f"phases[{p_i}].metric_targets[{t_i}]"
+                out.append(warning("metric_target_looser_than_halt", msg, field))
+    return out
+
+
+def _check_windows(spec: RolloutFields) -> list[Finding]:
+    out = []
+    for p_i, phase in enumerate(spec.phases):
+        if phase.duration is None:
+            continue
+        minutes = phase.duration.total_seconds() / 60
+        for t_i, target in enumerate(phase.metric_targets):
+            if target.window_minutes is None or target.window_minutes <= minutes:
+                continue
+            msg = (
+                f"{target.describe()} needs a {target.window_minutes}-minute window but phase {p_i + 1} "
+                f"'{phase.name}' lasts {fmt_hours(phase.duration_hours or 0)}; shorten the window or "
+                "lengthen "
+                "the phase so the metric can be read before the decision"
+            )
+            field = f"phases[{p_i}].metric_targets[{t_i}].window_minutes"
+            out.append(warning("metric_window_exceeds_phase", msg, field))
+    timed = [(p.duration.total_seconds() / 60, i) for i, p in enumerate(spec.phases) if p.duration]
+    if not timed:
+        return out
+    shortest, s_i = min(timed)
+    for h_i, halt in enumerate(spec.halt_threshold):
+        if halt.window_minutes is None or halt.window_minutes <= shortest:
+            continue
+        short = spec.phases[s_i]
+        msg = (
+            f"the halt threshold {halt.describe()} needs a {halt.window_minutes}-minute window but phase "
+            f"{s_i + 1} '{short.name}' lasts only {fmt_hours(short.duration_hours or 0)}, so it could never "
+            "fire there; shorten the window"
+        )
+        out.append(warning("metric_window_exceeds_phase", msg, f"halt_threshold[{h_i}].window_minutes"))
+    return out
+
+
+def _check_samples_and_gates(spec: RolloutFields) -> list[Finding]:
+    out = []
+    for i, p in enumerate(spec.phases):
+        if p.min_sample is not None and p.expected_users is not None and p.min_sample > p.expected_users:
+            msg = (
+                f"phase {i + 1} '{p.name}' needs {p.min_sample} before deciding but expects only "
+                f"{p.expected_users}; lengthen the phase, raise its percentage, or take the decision in "
+                "a "
+                "later phase that can reach the sample"
+            )
+            out.append(warning("sample_unreachable", msg, f"phases[{i}].min_sample"))
+        if p.gate is not None and p.min_sample is None:
+            msg = (
+                f"phase {i + 1} '{p.name}' gates on {p.gate.metric} but sets no min_sample, so the "
+                "test's power is unknown; add min_sample (and expected_users) from a sample-size "
+                "calculation"
+            )
+            out.append(warning("gate_without_min_sample", msg, f"phases[{i}].min_sample"))
+        superiority = p.gate is not None and p.gate.type == "superiority"
+        passes_on_nothing = any(
+            _NO_DIFFERENCE_RE.search(rule) or (superiority and _NEUTRAL_RE.search(rule))
+            for rule in p.go_rules
+        )
+        if passes_on_nothing and (p.gate is None or superiority):
+            what = f"a superiority test on {p.gate.metric}" if p.gate else "a significance test"
+            msg = (
+                f"phase {i + 1} '{p.name}' goes ahead when {what} finds no significant difference, but "
+                "absence of evidence is not evidence of no harm. Use a non_inferiority gate with a "
+                "margin "
+                "(go only if the harm's upper bound is below it) or a sequential test"
+            )
+            out.append(warning("unsafe_ab_gate", msg, f"phases[{i}].go_rules"))
+    looks: dict[str, list[tuple[int, Gate]]] = {}
+    for i, p in enumerate(spec.phases):
+        if p.gate is not None and p.gate.type != "sequential":
+            looks.setdefault(p.gate.metric, []).append((i, p.gate))
+    for metric, gated in sorted(looks.items()):
+        if len(gated) < 2 or sum(g.alpha for _, g in gated) <= FAMILY_ALPHA + 1e-12:
+            continue
+        named = ", ".join(f"{i + 1} '{spec.phases[i].name}'" for i, _ in gated)
+        msg = (
+            f"{metric} is tested at a fixed α in phases {named}; each look spends the full α, so "
+            "repeated "
+            "looks inflate false positives (about 14% with 5 looks at 0.05). Use a sequential gate, or "
+            f"split α across the looks so they add up to at most {FAMILY_ALPHA:g}"
+        )
+        out.append(warning("unsafe_ab_gate", msg, f"phases[{gated[1][0]}].gate"))
+    return out
+
+
+def _check_calendar(spec: RolloutFields) -> list[Finding]:
+    out = []
+    hours = spec.business_hours
+    for when, field, what in spec.phase_changes():
+        day_name = DAY_NAMES[when.weekday()]
+        if when.weekday() >= 5 and day_name not in hours.days:
+            msg = (
+                f"{what} on {fmt_time(when)}, a weekend, when few people are around to watch the metrics "
+                f"and decide; move it to a working day by changing {field}"
+            )
+            out.append(warning("phase_change_on_weekend", msg, field))
+        elif day_name not in hours.days or not hours.start <= f"{when:%H:%M}" < hours.end:
+            msg = (
+                f"{what} at {fmt_time(when)}, outside business hours ({hours.describe()}); move it into "
+                f"working hours by changing {field}"
+            )
+            out.append(warning("phase_change_outside_business_hours", msg, field))
+    return out
