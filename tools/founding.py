@@ -25,7 +25,7 @@ from .records import artifact_record, link_change, metadata, stable_id
 from .registry import FIRST
 from .results import WriteResult
 from .review import check_artifact
-from .writing import ArtifactWriter, existing_link
+from .writing import ArtifactWriter
 
 
 class ReleaseFounder:
@@ -100,7 +100,7 @@ class ReleaseFounder:
                     expected_revision=existing.entity.revision if existing else None,
                 )
             )
-            if task is None or existing_link(state, plan_id, kind.link_type) is None:
+            if task is None or state.link_to(plan_id, kind.link_type) is None:
                 changes.append(
                     link_change(self.store, hub_id, (plan_id, kind.entity_type), kind.link_type, agent)
                 )

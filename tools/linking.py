@@ -13,10 +13,10 @@ from .commits import MAX_CAS_RETRIES, commit_or_retry
 from .common import ShortText
 from .errors import InvalidInput, NotFound, PlannerError
 from .loading import ReleaseLoader, ReleaseState, normalize
-from .ports import Change, LinkRecord, Store, StoredEntity, is_entity_id
+from .ports import Change, Store, StoredEntity, is_entity_id
 from .records import link_change
 from .results import LinkRef, LinkResult
-from .writing import existing_link
+from .views import link_ref
 
 
 class ExtraLink(BaseModel):
@@ -32,18 +32,6 @@ class ExtraLink(BaseModel):
         "references", "documents", "depends_on", "contains", "implements", "fulfills", "associated_with"
     ] = Field(default="references", description="Kind of link, as engram names it")
     description: ShortText | None = Field(default=None, description="Why the link exists")
-
-
-def link_ref(entity: StoredEntity) -> LinkRef:
-    rec = entity.record
-    assert isinstance(rec, LinkRecord)
-    return LinkRef(
-        relationship_id=entity.id,
-        source_id=rec.source_id,
-        target_id=rec.target_id,
-        target_type=rec.target_type,
-        relationship_type=rec.relationship_type,
-    )
 
 
 class ReleaseLinker:
@@ -113,7 +101,7 @@ class ReleaseLinker:
             if (target_id, rel_type) in seen:
                 continue
             seen.add((target_id, rel_type))
-            found = existing_link(state, target_id, rel_type)
+            found = state.link_to(target_id, rel_type)
             if found is not None:
                 existing_refs.append(link_ref(found))
                 continue

@@ -11,9 +11,9 @@ from .common import semver_key
 from .errors import InvalidInput
 from .loading import ReleaseLoader, ReleaseState, meta, status_of
 from .ports import Store
-from .reading import release_name
 from .registry import KINDS
 from .results import ReleasePage, ReleaseSummary
+from .views import release_name
 
 ReleaseStatus = Literal["todo", "inprogress", "done", "blocked", "cancelled"]
 

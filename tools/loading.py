@@ -136,6 +136,18 @@ class ReleaseState:
             tuple(n.code for n in self.notices),
         )
 
+    def link_to(self, target_id: str, rel_type: str) -> StoredEntity | None:
+        """The hub's active link of type ``rel_type`` to ``target_id``, if there is one."""
+        for link in self.links:
+            rec = link.record
+            if (
+                isinstance(rec, LinkRecord)
+                and rec.target_id == target_id
+                and rec.relationship_type == rel_type
+            ):
+                return link
+        return None
+
     def one(self, kind: str) -> Artifact | None:
         items = self.artifacts.get(kind) or []
         return items[0] if items else None

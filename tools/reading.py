@@ -12,40 +12,14 @@ from typing import Any
 
 from . import review
 from .errors import NotFound
-from .linking import link_ref
 from .loading import LRU, RELEASE_KIND, ReleaseLoader, ReleaseState, meta, status_of
 from .ports import LinkRecord
-from .registry import FIRST
 from .results import ArtifactRef, Notice, ReleaseView, StakeholderSummary
 from .rollout import KIND as ROLLOUT
 from .summary import stakeholder_summary
-from .writing import trim
+from .views import link_ref, release_name, target_date, trim
 
 _MISSING = object()
-
-
-def release_name(state: ReleaseState) -> str:
-    plan = state.one(FIRST.name)
-    if plan is not None and plan.spec is not None:
-        return str(plan.spec.name)
-    if state.task is not None:
-        body = meta(state.task) or {}
-        if body.get("name"):
-            return str(body["name"])
-        title = state.task.title
-        if " - " in title:
-            return title.split(" - ", 1)[1]
-    if plan is not None and " - " in plan.entity.title:
-        return plan.entity.title.split(" - ", 1)[1]
-    return ""
-
-
-def target_date(state: ReleaseState) -> str | None:
-    plan = state.one(FIRST.name)
-    if plan is not None and plan.spec is not None:
-        return str(plan.spec.target_date.isoformat())
-    body = meta(state.task) if state.task is not None else None
-    return str(body["target_date"]) if body and body.get("target_date") else None
 
 
 def _plan_steps(state: ReleaseState) -> list[str]:

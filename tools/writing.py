@@ -22,32 +22,11 @@ from .commits import (
     raise_errors,
 )
 from .loading import Artifact, ReleaseLoader, ReleaseState
-from .ports import Change, LinkRecord, ReasoningRecord, Store, StoredEntity
+from .ports import Change, ReasoningRecord, Store, StoredEntity
 from .records import artifact_record, link_change, stable_id
 from .registry import kind_of_spec
 from .results import Notice, WriteResult
-
-
-def existing_link(state: ReleaseState, target_id: str, rel_type: str) -> StoredEntity | None:
-    for link in state.links:
-        rec = link.record
-        if isinstance(rec, LinkRecord) and rec.target_id == target_id and rec.relationship_type == rel_type:
-            return link
-    return None
-
-
-def trim(markdown: str, version: str, limit: int) -> tuple[str, bool]:
-    """Markdown cut to ``limit`` characters at a line end, with a pointer to the whole text."""
-    if len(markdown) <= limit:
-        return markdown, False
-    cut = markdown.rfind("\n", 0, limit)
-    if cut < limit // 2:
-        cut = limit
-    note = (
-        f"\n\n... (trimmed at {cut} of {len(markdown)} characters; "
-        f"read the resource release://{version} for the whole text)"
-    )
-    return markdown[:cut] + note, True
+from .views import trim
 
 
 class ArtifactWriter:
@@ -93,7 +72,7 @@ class ArtifactWriter:
                     expected_revision=existing.entity.revision if existing else None,
                 )
             ]
-            if existing_link(state, entity_id, kind.link_type) is None:
+            if state.link_to(entity_id, kind.link_type) is None:
                 changes.append(
                     link_change(
                         self.store, state.task.id, (entity_id, kind.entity_type), kind.link_type, agent
