@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -57,29 +57,55 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-@dataclass
-class ReleaseContext:
-    """The typed specs of one release (None or empty where not planned yet).
+# slot name -> whether the kind has many artifacts per release; every ArtifactKind declares its slot
+# here when it is made, so the context needs no list of kinds.
+_SLOTS: dict[str, bool] = {}
 
-    The slots are typed ``Any`` on purpose: this module must not import the kinds (they import it).
-    Each kind's descriptor names its slot, so a spec is put in place without branching on its kind.
+
+class ReleaseContext:
+    """The typed specs of one release, one slot per artifact kind (None, or empty for a kind with many
+    artifacts, where not planned yet): ``ctx.plan``, ``ctx.migrations``, ``ctx.rollout`` ...
+
+    The slots are the ones the kinds' descriptors declare (``ArtifactKind.slot``), so this module does
+    not import the kinds (they import it) and a new kind needs no change here.
     """
 
-    version: str
-    plan: Any = None
-    migrations: list[Any] = field(default_factory=list)
-    rollback: Any = None
-    rollout: Any = None
-    runbook: Any = None
+    def __init__(self, version: str, **slots: Any) -> None:
+        unknown = set(slots) - set(_SLOTS)
+        if unknown:
+            raise TypeError(f"no artifact kind has the slot(s) {sorted(unknown)}; known: {sorted(_SLOTS)}")
+        self.version = version
+        self._slots: dict[str, Any] = dict(slots)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in _SLOTS:
+            raise AttributeError(name)
+        return self._slots.get(name, [] if _SLOTS[name] else None)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReleaseContext) and (self.version, self._filled()) == (
+            other.version,
+            other._filled(),
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ReleaseContext(version={self.version!r}, {', '.join(sorted(self._filled()))})"
+
+    def _filled(self) -> dict[str, Any]:
+        return {k: v for k, v in self._slots.items() if v not in (None, [])}
 
     def with_spec(self, kind: ArtifactKind, spec: Any, replacing: Any = None) -> ReleaseContext:
         """A copy with ``spec`` in its kind's slot; for a kind with many artifacts per release it is
         added, replacing ``replacing`` (the stored version of the same artifact) if given."""
-        if not kind.many:
-            return replace(self, **{kind.slot: spec})
-        others = [s for s in getattr(self, kind.slot) if s is not replacing]
-        updated: dict[str, Any] = {kind.slot: [*others, spec]}
-        return replace(self, **updated)
+        slots = dict(self._slots)
+        if kind.many:
+            others = [s for s in getattr(self, kind.slot) if s is not replacing]
+            slots[kind.slot] = [*others, spec]
+        else:
+            slots[kind.slot] = spec
+        return ReleaseContext(self.version, **slots)
 
 
 @dataclass(frozen=True)
@@ -107,6 +133,11 @@ class ArtifactKind:
     many: bool = False
     accepts_task_id: bool = False
     key: Callable[[Any], str] | None = None
+
+    def __post_init__(self) -> None:
+        declared = _SLOTS.setdefault(self.slot, self.many)
+        if declared != self.many:
+            raise ValueError(f"slot {self.slot!r} is declared both with one and with many artifacts")
 
     @property
     def label(self) -> str:

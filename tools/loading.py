@@ -160,15 +160,15 @@ class ReleaseState:
         return [k for k in KINDS if not k.many and k.name not in self.artifacts]
 
     def context(self) -> ReleaseContext:
-        ctx = ReleaseContext(version=self.version)
+        slots: dict[str, Any] = {}
         for kind in KINDS:
             specs = [a.spec for a in self.artifacts.get(kind.name, []) if a.spec is not None]
             if kind.many:
-                setattr(ctx, kind.slot, specs)
+                slots[kind.slot] = specs
             else:
                 first = self.one(kind.name)
-                setattr(ctx, kind.slot, first.spec if first is not None else None)
-        return ctx
+                slots[kind.slot] = first.spec if first is not None else None
+        return ReleaseContext(self.version, **slots)
 
     def is_typed(self) -> bool:
         return all(a.typed for a in self.all()) and (self.task is None or meta(self.task) is not None)
