@@ -89,6 +89,10 @@ class TaskRecord:
     priority: Priority = "medium"
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # When the task was completed and how (engram's ``Task::complete`` sets both with status done);
+    # None leaves what is stored.
+    end_time: str | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

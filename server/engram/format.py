@@ -293,6 +293,12 @@ def check_record(record: Record, where: str = "record") -> None:
         _text(record.description, f"{where}.description", required=False)
         _choice(record.status, TASK_STATUSES, f"{where}.status")
         _choice(record.priority, PRIORITIES, f"{where}.priority")
+        if record.end_time is not None and parse_timestamp(record.end_time) is None:
+            raise InvalidInput(
+                "must be an RFC3339 timestamp such as 2026-03-16T09:00:00Z", field=f"{where}.end_time"
+            )
+        if record.outcome is not None:
+            _text(record.outcome, f"{where}.outcome", required=False)
     elif isinstance(record, ContextRecord):
         _text(record.content, f"{where}.content", required=False)
         _text(record.source, f"{where}.source", required=False)
@@ -406,6 +412,8 @@ def _owned_fields(record: Record) -> dict[str, Any]:
     fields: dict[str, Any] = {"title": record.title}
     if isinstance(record, TaskRecord):
         fields |= {"description": record.description, "status": record.status, "priority": record.priority}
+        ended = {"end_time": record.end_time, "outcome": record.outcome}
+        fields |= {key: value for key, value in ended.items() if value is not None}
     elif isinstance(record, ContextRecord):
         fields |= {"content": record.content, "source": record.source, "relevance": record.relevance}
     else:
@@ -587,6 +595,8 @@ def _record(entity_type: str, data: Mapping[str, Any]) -> tuple[Record, str, str
             priority=_req_enum(data, "priority", PRIORITIES),
             tags=_opt_tags(data),
             metadata=_opt_metadata(data),
+            end_time=data["end_time"] if isinstance(data.get("end_time"), str) else None,
+            outcome=data["outcome"] if isinstance(data.get("outcome"), str) else None,
         )
         return rec, start, start
     if entity_type == "context":

@@ -29,6 +29,7 @@ ALL_FEATURES = frozenset(
         "clock",  # timestamps come from the injected clock
         "exact_reads",  # reads return exactly what commit returned, newest first to the nanosecond
         "inactive_links",  # a relationship can be created inactive
+        "task_end",  # a task's end_time and outcome (engram's Task::complete) round-trip
     }
 )
 

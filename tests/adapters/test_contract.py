@@ -129,6 +129,34 @@ def test_a_stale_expected_revision_is_a_conflict_that_names_the_current_revision
     assert store.get("task", task.id) == before
 
 
+def test_completing_a_task_stores_its_end_time_and_outcome_and_later_updates_keep_them(
+    store: Store, require: Require
+) -> None:
+    require("cas", "task_end")
+    task = create(store, TaskRecord(title="Release v1.0.0", status="inprogress"))
+    assert (task.record.end_time, task.record.outcome) == (None, None)  # type: ignore[union-attr]
+    done = TaskRecord(
+        title="Release v1.0.0", status="done", end_time="2026-03-20T15:00:00Z", outcome="shipped"
+    )
+    stored = store.commit([Change(task.id, done, expected_revision=1)])[0]
+    assert (stored.record.status, stored.record.end_time, stored.record.outcome) == (  # type: ignore[union-attr]
+        "done",
+        "2026-03-20T15:00:00Z",
+        "shipped",
+    )
+    retitled = store.commit(
+        [Change(task.id, TaskRecord(title="Release v1.0.0 - GA", status="done"), expected_revision=2)]
+    )
+    assert retitled[0].record.end_time == "2026-03-20T15:00:00Z"  # type: ignore[union-attr]
+    assert store.get("task", task.id) == retitled[0]
+
+
+def test_an_end_time_that_is_not_rfc3339_is_refused(store: Store) -> None:
+    with pytest.raises(InvalidInput) as info:
+        create(store, TaskRecord(title="Release v1.0.0", status="done", end_time="yesterday"))
+    assert info.value.field is not None and info.value.field.endswith("end_time")
+
+
 def test_creating_an_id_that_exists_is_a_conflict(store: Store, require: Require) -> None:
     require("cas")
     task = create(store, TaskRecord(title="Release v1.0.0"))
