@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import anyio
 
 from ..tools.common import normalize_version
-from ..tools.service import WRITE_TOOLS
+from ..tools.service import PLAN_TOOLS
 from .settings import Settings
 
 DEMO_VERSION = "2.5.0"
@@ -87,7 +87,7 @@ async def _demo(settings: Settings, out: TextIO) -> None:
     warnings: list[dict[str, Any]] = []
     breaking_changes: list[Any] = []
     async with Client(server, client_info=client_info) as client:
-        for step, tool in enumerate(WRITE_TOOLS, start=1):
+        for step, tool in enumerate(PLAN_TOOLS, start=1):
             args = example_args(tool.name)
             if tool.name == "design_migration_path" and not breaking_changes:
                 say(f"{step}. {tool.name:<22} skipped: {DEMO_VERSION} has no breaking changes")

@@ -33,8 +33,22 @@ from pydantic_core import PydanticUndefined
 
 from ..tools.common import Version
 from ..tools.errors import InvalidInput, NotFound, PlannerError
-from ..tools.results import LinkResult, ReleasePage, ReleaseView, StakeholderSummary, WriteResult
-from ..tools.service import WRITE_TOOLS, ExtraLink, ReleasePlanner, ReleaseStatus, WriteTool
+from ..tools.results import (
+    LinkResult,
+    ReleasePage,
+    ReleaseStatusView,
+    ReleaseView,
+    StakeholderSummary,
+    WriteResult,
+)
+from ..tools.service import (
+    PLAN_TOOLS,
+    RUN_TOOLS,
+    ExtraLink,
+    ReleasePlanner,
+    ReleaseStatus,
+    WriteTool,
+)
 from .settings import Settings
 
 log = logging.getLogger("release_planner.server")
@@ -55,6 +69,7 @@ LINK = ToolAnnotations(
 )
 
 READ_TOOL_NAMES = ("get_release_plan", "list_release_plans", "summarize_release")
+RUN_READ_TOOL_NAMES = ("get_release_status",)
 MAX_AGENT_CHARS = 100
 
 
@@ -144,6 +159,14 @@ names, and warns about missing smoke tests or on-call contact.
 
 Calling it again for the same version updates the runbook in place. Returns the artifact
 (entity_id, revision) and Markdown. Next: link_release_entities, then summarize_release.""",
+    "record_decision": """\
+While the rollout runs: store a go, hold or rollback decision at one phase's gate, with who decided,
+when, and the evidence (the evaluate_gate result as returned, or the decider's reasons). Phases are
+decided in order: the phase under way is the first whose gate has not said go.
+
+The release task moves in the same commit: inprogress at the first decision, done after a go at the
+last phase, cancelled on a rollback (name the rollback strategy's procedure used). Returns the stored
+decision; then call get_release_status.""",
 }
 
 LINK_DESCRIPTION = """\
@@ -437,6 +460,30 @@ async def summarize_release(version: VersionArg, ctx: Context) -> StakeholderSum
     return await _run(_state(ctx).planner.summarize_release, version)
 
 
+STATUS_DESCRIPTION = """\
+While the rollout runs: where the release stands. The phase under way, the next gate and when it is
+due, the decisions recorded so far, each phase's state, and what is late against the timeline (by the
+server's clock). Read-only; call it before evaluate_gate and after record_decision."""
+
+
+async def get_release_status(version: VersionArg, ctx: Context) -> ReleaseStatusView:
+    return await _run(_state(ctx).planner.get_release_status, version)
+
+
+def run_read_tools() -> list[Tool]:
+    """The read-only tools for running a planned release."""
+    return [
+        _finish(
+            Tool.from_function(
+                get_release_status,
+                title="Get where a release stands",
+                description=STATUS_DESCRIPTION,
+                annotations=READ,
+            )
+        ),
+    ]
+
+
 def read_tools() -> list[Tool]:
     return [
         _finish(
@@ -463,7 +510,7 @@ def read_tools() -> list[Tool]:
 def build_tools(settings: Settings) -> list[Tool]:
     """Every tool in the order an agent uses them; only the read tools when read_only is set."""
     if settings.read_only:
-        return read_tools()
+        return [*read_tools(), *run_read_tools()]
     link = _finish(
         Tool.from_function(
             link_release_entities,
@@ -472,7 +519,8 @@ def build_tools(settings: Settings) -> list[Tool]:
             annotations=LINK,
         )
     )
-    return [*(write_tool(w) for w in WRITE_TOOLS), link, *read_tools()]
+    runs = [*run_read_tools(), *(write_tool(w) for w in RUN_TOOLS)]
+    return [*(write_tool(w) for w in PLAN_TOOLS), link, *read_tools(), *runs]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -636,5 +684,8 @@ def register_prompts(server: MCPServer, prompts: list[Any]) -> None:
 
 def tool_names(read_only: bool = False) -> list[str]:
     """The registered tool names, in order, without building a server."""
-    writes = [] if read_only else [*(w.name for w in WRITE_TOOLS), "link_release_entities"]
-    return [*writes, *READ_TOOL_NAMES]
+    reads = [*READ_TOOL_NAMES, *RUN_READ_TOOL_NAMES]
+    if read_only:
+        return reads
+    plan = [*(w.name for w in PLAN_TOOLS), "link_release_entities"]
+    return [*plan, *READ_TOOL_NAMES, *RUN_READ_TOOL_NAMES, *(w.name for w in RUN_TOOLS)]

@@ -109,6 +109,15 @@ class ReleaseContext:
 
 
 @dataclass(frozen=True)
+class TaskMove:
+    """Where a kind's artifacts move the release task: its status, and when and how it ended."""
+
+    status: Literal["todo", "inprogress", "done", "blocked", "cancelled"]
+    end_time: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class ArtifactKind:
     """Everything about one kind of artifact: its spec, where and how it lies in Engram, its tool.
 
@@ -133,6 +142,9 @@ class ArtifactKind:
     many: bool = False
     accepts_task_id: bool = False
     key: Callable[[Any], str] | None = None
+    # For a kind whose artifacts move the release (gate decisions): the task's state the release
+    # context implies, written in the same commit as the artifact; None leaves the task as it is.
+    moves_release: Callable[[ReleaseContext], TaskMove | None] | None = None
 
     def __post_init__(self) -> None:
         declared = _SLOTS.setdefault(self.slot, self.many)

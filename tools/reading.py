@@ -17,6 +17,7 @@ from .ports import LinkRecord
 from .results import ArtifactRef, Notice, ReleaseView, StakeholderSummary
 from .rollout import KIND as ROLLOUT
 from .summary import stakeholder_summary
+from .tracking import status_line
 from .views import link_ref, release_name, target_date, trim
 
 _MISSING = object()
@@ -80,6 +81,9 @@ class ReleaseReader:
         parts = [f"# Release v{state.version}" + (f" - {name}" if name else "")]
         if task is not None:
             parts.append(f"Engram task `{task.id}` (status: {status_of(task)}).")
+        progress = status_line(ctx)
+        if progress:
+            parts.append(progress)
         for art in state.all():
             body = art.spec.render(ctx) if art.spec is not None else art.stored_markdown()
             suffix = "" if art.typed else " (untyped: written by hand, shown as stored)"
@@ -136,6 +140,10 @@ class ReleaseReader:
             [k.name for k in state.missing()],
             [a for a in state.all() if not a.typed],
         )
+        progress = status_line(state.context())
+        if progress:
+            summary = f"{summary} {progress}"
+            facts["progress"] = progress
         warnings = self.findings(state)
         steps = _plan_steps(state)
         if warnings:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import migration, release_plan, rollback, rollout, runbook
+from . import decision, migration, release_plan, rollback, rollout, runbook
 from .base import ArtifactKind
 
 # In the order of planning: the write tools are listed, and a release's artifacts shown, this way.
@@ -18,6 +18,7 @@ KINDS: tuple[ArtifactKind, ...] = (
     rollback.KIND,
     rollout.KIND,
     runbook.KIND,
+    decision.KIND,
 )
 
 BY_NAME: dict[str, ArtifactKind] = {k.name: k for k in KINDS}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Notice(BaseModel):
@@ -118,4 +118,91 @@ class StakeholderSummary(BaseModel):
     summary: str = Field(description="One paragraph for stakeholders")
     facts: dict[str, Any] = Field(default_factory=dict)
     warnings: list[Notice] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------------
+# Running the plan: gate evaluations, decisions and where the release stands.
+
+Verdict = Literal["go", "hold", "rollback"]
+
+
+class EffectResult(BaseModel):
+    """Treatment minus control, with its confidence interval (rates as fractions, means in their unit)."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    relative: float | None = Field(default=None, description="estimate / control, when defined")
+    relative_ci_low: float | None = None
+    relative_ci_high: float | None = None
+
+
+class MetricResult(BaseModel):
+    """The verdict on one observed metric."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    metric: str
+    role: Literal["gate", "halt", "target"]
+    verdict: Verdict
+    control: float = Field(description="Control rate (fraction) or mean")
+    treatment: float = Field(description="Treatment rate (fraction) or mean")
+    effect: EffectResult | None = None
+    margin: float | None = Field(default=None, description="Largest harm accepted, as a fraction for rates")
+    reasons: list[str] = Field(default_factory=list)
+
+
+class GateEvaluation(BaseModel):
+    """Result of evaluate_gate; pass it whole as record_decision's evidence."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    release: str
+    phase: str
+    phase_number: int
+    look: int = Field(description="Which look at the data this is (1-based)")
+    looks: int = Field(description="How many looks the plan spends alpha over")
+    alpha: float = Field(description="The alpha spent at this look")
+    decision: Verdict
+    srm_p_value: float | None = Field(default=None, description="Sample-ratio-mismatch p-value")
+    effect: EffectResult | None = Field(default=None, description="The gate metric's effect")
+    required_sample_per_arm: int | None = None
+    more_per_arm: int | None = Field(default=None, description="Exposures each arm still needs")
+    reached_at: str | None = Field(default=None, description="When the needed sample is reached")
+    metrics: list[MetricResult] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+
+
+class DecisionRef(BaseModel):
+    phase: str
+    phase_number: int | None
+    decision: Verdict
+    decided_by: str
+    decided_at: str
+    entity_id: str
+
+
+class PhaseStatus(BaseModel):
+    phase: str
+    phase_number: int
+    percent: float
+    start: str | None
+    end: str | None
+    state: Literal["passed", "current", "upcoming", "rolled_back"]
+
+
+class ReleaseStatusView(BaseModel):
+    """Where a release stands while it rolls out."""
+
+    release: str
+    status: str = Field(description="The release task's status: todo, inprogress, done, cancelled ...")
+    current_phase: str | None = None
+    current_phase_number: int | None = None
+    next_gate: str | None = Field(default=None, description="The phase whose gate comes next")
+    next_gate_due: str | None = Field(default=None, description="When that phase is planned to end")
+    decisions: list[DecisionRef] = Field(default_factory=list)
+    phases: list[PhaseStatus] = Field(default_factory=list)
+    overdue: list[str] = Field(default_factory=list, description="What is late against the timeline")
+    summary: str = ""
     next_steps: list[str] = Field(default_factory=list)

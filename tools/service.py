@@ -30,10 +30,26 @@ from .loading import ReleaseLoader
 from .ports import Store
 from .reading import ReleaseReader
 from .registry import KINDS
-from .results import LinkResult, ReleasePage, ReleaseView, StakeholderSummary, WriteResult
+from .results import (
+    LinkResult,
+    ReleasePage,
+    ReleaseStatusView,
+    ReleaseView,
+    StakeholderSummary,
+    WriteResult,
+)
+from .tracking import ReleaseTracker
 from .writing import ArtifactWriter
 
-__all__ = ["WRITE_TOOLS", "ExtraLink", "ReleasePlanner", "ReleaseStatus", "WriteTool"]
+__all__ = [
+    "PLAN_TOOLS",
+    "RUN_TOOLS",
+    "WRITE_TOOLS",
+    "ExtraLink",
+    "ReleasePlanner",
+    "ReleaseStatus",
+    "WriteTool",
+]
 
 
 @dataclass(frozen=True)
@@ -45,11 +61,22 @@ class WriteTool:
     spec: type[BaseModel]
     method: str
     accepts_task_id: bool = False
+    runs_release: bool = False  # a tool for running the rollout (a decision), not for planning it
 
 
 WRITE_TOOLS: tuple[WriteTool, ...] = tuple(
-    WriteTool(k.tool, k.tool_title, k.spec, k.tool, accepts_task_id=k.accepts_task_id) for k in KINDS
+    WriteTool(
+        k.tool,
+        k.tool_title,
+        k.spec,
+        k.tool,
+        accepts_task_id=k.accepts_task_id,
+        runs_release=k.moves_release is not None,
+    )
+    for k in KINDS
 )
+PLAN_TOOLS = tuple(w for w in WRITE_TOOLS if not w.runs_release)
+RUN_TOOLS = tuple(w for w in WRITE_TOOLS if w.runs_release)
 
 
 class ReleasePlanner:
@@ -71,6 +98,7 @@ class ReleasePlanner:
         self.linker = ReleaseLinker(store, self.loader)
         self.reader = ReleaseReader(self.loader, max_markdown_chars)
         self.lister = ReleaseLister(store, self.loader)
+        self.tracker = ReleaseTracker(self.loader, clock)
 
     # Steps 1-5: one write per artifact kind (the spec's type says which kind).
     def create_release_plan(
@@ -92,6 +120,7 @@ class ReleasePlanner:
     design_rollback = write
     plan_rollout = write
     create_runbook = write
+    record_decision = write
 
     # Step 6
     def link_release_entities(
@@ -110,6 +139,10 @@ class ReleasePlanner:
 
     def summarize_release(self, version: str) -> StakeholderSummary:
         return self.reader.summarize_release(version)
+
+    # Running the plan
+    def get_release_status(self, version: str) -> ReleaseStatusView:
+        return self.tracker.status(version)
 
     # Resources
     def release_markdown(self, version: str) -> str:

@@ -8,6 +8,7 @@ kind: what `engram context show` prints never goes stale.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from . import review
@@ -22,7 +23,7 @@ from .commits import (
     raise_errors,
 )
 from .loading import Artifact, ReleaseLoader, ReleaseState
-from .ports import Change, ReasoningRecord, Store, StoredEntity
+from .ports import Change, ReasoningRecord, Store, StoredEntity, TaskRecord
 from .records import artifact_record, link_change, stable_id
 from .registry import kind_of_spec
 from .results import Notice, WriteResult
@@ -80,6 +81,9 @@ class ArtifactWriter:
                 )
             refreshed = self.refresh_dependents(state, ctx, entity_id, kind, agent)
             changes.extend(change for change, _art in refreshed)
+            moved = self.move_release(state, ctx, kind, agent)
+            if moved is not None:
+                changes.append(moved)
             stored = commit_or_retry(self.store, changes, attempt)
             if stored is None:
                 retried = True
@@ -111,6 +115,26 @@ class ArtifactWriter:
                 change = Change(art.entity.id, record, agent=agent, expected_revision=art.entity.revision)
                 out.append((change, art))
         return out
+
+    @staticmethod
+    def move_release(
+        state: ReleaseState, ctx: ReleaseContext, kind: ArtifactKind, agent: str
+    ) -> Change | None:
+        """The release task's update when this kind's artifacts move the release (a gate decision
+        starts, completes or cancels it), in the same commit as the artifact."""
+        task = state.task
+        if kind.moves_release is None or task is None or not isinstance(task.record, TaskRecord):
+            return None
+        move = kind.moves_release(ctx)
+        old = task.record
+        if move is None or (move.status, move.end_time, move.outcome) == (
+            old.status,
+            old.end_time,
+            old.outcome,
+        ):
+            return None
+        record = replace(old, status=move.status, end_time=move.end_time, outcome=move.outcome)
+        return Change(task.id, record, agent=agent, expected_revision=task.revision)
 
     def refreshed_notices(
         self, refreshed: list[tuple[Change, Artifact]], stored: list[StoredEntity]

@@ -61,6 +61,15 @@ class Session:
             }
         if tool == "list_release_plans":
             return {"status": "todo", "limit": 5}
+        if tool == "record_decision":
+            # A hold keeps phase 1 under way, so the same call may be repeated after any mutation.
+            return {
+                "version": "2.5.0",
+                "phase": 1,
+                "decision": "hold",
+                "decided_by": "Dana Lee",
+                "reasons": ["collecting data"],
+            }
         if tool in by_tool:
             return copy.deepcopy(by_tool[tool])
         return {"version": "2.5.0"}

@@ -37,8 +37,10 @@ ALL_TOOLS = [
     "get_release_plan",
     "list_release_plans",
     "summarize_release",
+    "get_release_status",
+    "record_decision",
 ]
-READ_TOOLS = ["get_release_plan", "list_release_plans", "summarize_release"]
+READ_TOOLS = ["get_release_plan", "list_release_plans", "summarize_release", "get_release_status"]
 SEED_STEPS: list[tuple[str, dict[str, Any]]] = [
     ("create_release_plan", plan_example.ARGS),
     ("design_rollback", rollback_example.ARGS),
@@ -69,7 +71,7 @@ async def plan_seed(client: Client) -> list[dict[str, Any]]:
     return [ok(await client.call_tool(name, args)) for name, args in SEED_STEPS]
 
 
-async def test_tools_list_shows_the_nine_tools_in_step_order(client: Client) -> None:
+async def test_tools_list_shows_the_planning_reading_and_running_tools_in_step_order(client: Client) -> None:
     listed = await client.list_tools()
     assert [t.name for t in listed.tools] == ALL_TOOLS
     assert all(t.title and t.description and t.output_schema for t in listed.tools)
