@@ -162,8 +162,17 @@ _OLD_THING = (
 # Up to three words between the verb and the thing ("drop the old user_name column"), none of them a
 # preposition or conjunction that would make the thing belong to another phrase.
 _LINK_WORDS = r"(?:from|to|for|in|on|with|of|and|or|after|before|once|when|until|into|by|that|which)"
+# The thing must end its phrase ("disable API key creation" disables key creation, not the API), unless
+# a name follows it ("drop table users_old"); and where it is only taken out of the documentation or
+# the UI ("remove v1 from the docs"), the path itself stays.
+_PHRASE_END = (
+    r"(?=\s*$|\s*[.,;:!?)(]|\s+[`'\"]?[\w.]*[_.`'\"][\w.]*|\s+(?:for|in|on|at|and|or|with|to|after|once|when"
+    r"|if|behind|across|entirely|completely|permanently|for\s+good|from(?!\s+(?:the\s+)?(?:docs?|documentation"
+    r"|navigation|nav|menus?|sidebar|examples?|readme|guides?|sdks?|ui|dashboards?|website|portal|changelog"
+    r"|openapi|spec))\b))"
+)
 _REMOVES = re.compile(
-    rf"\b{_REMOVE_VERB}\s+(?:(?!{_LINK_WORDS}\b)[\w/`'\".:{{}}\[\]-]+\s+){{0,3}}?{_OLD_THING}\b"
+    rf"\b{_REMOVE_VERB}\s+(?:(?!{_LINK_WORDS}\b)[\w/`'\".:{{}}\[\]-]+\s+){{0,3}}?{_OLD_THING}\b{_PHRASE_END}"
     rf"|\b{_OLD_THING}\s+(?:is|are|gets?|will\s+be)?\s*(?:dropped|removed|deleted|decommissioned"
     r"|retired|purged|shut\s+down|switched\s+off|turned\s+off|disabled|sunset)\b",
     _I,
