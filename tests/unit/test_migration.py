@@ -300,13 +300,19 @@ CASES: list[tuple[str, Any, ReleaseContext | None, list[tuple[str, str, str | No
             phases=[phase("Shutdown", "shutdown", "T-100"), phase("Announce", "announce", "T-90")]
         ),
         NO_PLAN,
-        [("phases_out_of_order", "error", "phases[0].start")],
+        [
+            ("phases_out_of_order", "error", "phases[0].start"),
+            ("contract_before_release", "error", "phases[0].start"),
+        ],
     ),
     (
         "a shutdown while the sunset warning still runs",
         lambda a: a["phases"][3].update(start="T+45"),
         None,
-        [("phases_out_of_order", "error", "phases[3].start")],
+        [
+            ("phases_out_of_order", "error", "phases[3].start"),
+            ("contract_inside_rollback_window", "warning", "phases[3].start"),
+        ],
     ),
     (
         "a phase that ends before it starts",
@@ -336,7 +342,7 @@ CASES: list[tuple[str, Any, ReleaseContext | None, list[tuple[str, str, str | No
         "a change the plan does not list",
         lambda a: a.update(change="Drop SOAP"),
         None,
-        [("unknown_breaking_change", "warning", "change")],
+        [("unknown_breaking_change", "error", "change")],
     ),
     (
         "a change type that contradicts the plan",
@@ -365,7 +371,7 @@ def test_each_problem_is_reported_with_its_code_severity_and_field(
 def test_the_out_of_order_message_names_both_phases() -> None:
     args = copy.deepcopy(example.ARGS)
     args["phases"][3]["start"] = "T+45"
-    [finding] = check_artifact(path(args), with_plan())
+    [finding] = [f for f in check_artifact(path(args), with_plan()) if f.code == "phases_out_of_order"]
     assert (
         "'Shutdown'" in finding.message
         and "'Sunset Warning'" in finding.message
@@ -397,13 +403,21 @@ def test_contract_inside_its_own_rollback_window_is_warned() -> None:
 def test_contract_before_the_rollout_removes_its_flags_is_warned() -> None:
     args = database_path(rollback_plan={"actions": ["Read from user_name again"]})
     target = PLAN.target_date
+    plan_args = copy.deepcopy(example.PLAN_V3_ARGS)
+    plan_args["breaking_changes"].append(
+        {
+            "name": "Rename user_name",
+            "category": "database",
+            "change": "user_name becomes username",
+            "migration": "expand, dual-write, contract",
+        }
+    )
     late = FakeRollout(removal=target + timedelta(days=31), end=None)
-    assert findings(args, with_plan(rollout=late)) == [
+    assert findings(args, with_plan(plan_args, rollout=late)) == [
         ("contract_inside_rollback_window", "warning", "phases[2].start"),
-        ("unknown_breaking_change", "warning", "change"),
     ]
     early = FakeRollout(removal=None, end=datetime(2026, 7, 20, 9, 0))
-    assert findings(args, with_plan(rollout=early)) == [("unknown_breaking_change", "warning", "change")]
+    assert findings(args, with_plan(plan_args, rollout=early)) == []
     assert findings(args, ReleaseContext(version="3.0.0", rollout=late)) == []
 
 

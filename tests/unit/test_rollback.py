@@ -198,9 +198,9 @@ def test_each_problem_is_reported_with_its_code_and_field(mutate, expected):
     assert codes(_mutated(mutate)) == expected
 
 
-def test_a_down_migration_without_data_loss_is_not_called_destructive():
+def test_a_down_migration_claiming_no_data_loss_is_an_error_not_the_destructive_warning():
     s = _mutated(lambda d: _db(d, data_loss_risk="none"))
-    assert codes(s) == []
+    assert codes(s) == [("destructive_step_claims_no_data_loss", "error", "procedures[3].data_loss_risk")]
 
 
 def test_a_flagged_feature_the_flag_procedure_misses_is_reported():

@@ -154,7 +154,11 @@ def test_reads_accept_the_v_prefix_and_refuse_a_bad_version(planner: ReleasePlan
 
 
 def test_one_migration_path_per_breaking_change_updated_in_place(planner: ReleasePlanner) -> None:
-    planner.create_release_plan(ReleasePlanSpec.model_validate(migration_example.PLAN_V3_ARGS))
+    plan_args = copy.deepcopy(migration_example.PLAN_V3_ARGS)
+    plan_args["breaking_changes"].append(
+        plan_args["breaking_changes"][0] | {"name": "Another breaking change"}
+    )
+    planner.create_release_plan(ReleasePlanSpec.model_validate(plan_args))
     first = planner.design_migration_path(MigrationPathSpec.model_validate(migration_example.ARGS))
     again = planner.design_migration_path(MigrationPathSpec.model_validate(migration_example.ARGS))
     assert again.artifact.entity_id == first.artifact.entity_id and again.revision == 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..base import Finding, error, warning
 from ..common import MetricCondition
-from .model import TERMINAL, MigrationPathFields, MigrationPhase
+from .model import BRIDGE, TERMINAL, MigrationPathFields, MigrationPhase
 
 # Each kind's family and position: a later kind may not start before an earlier one of its family.
 _SEQUENCE: dict[str, tuple[str, int]] = {
@@ -45,6 +45,8 @@ def _sequence_problem(earlier: MigrationPhase, later: MigrationPhase) -> str | N
 
 def check(spec: MigrationPathFields) -> list[Finding]:
     findings = _check_phase_order(spec)
+    findings += _check_removal_before_release(spec)
+    findings += _check_gaps(spec)
     findings += _check_exit_criteria(spec)
     if spec.rollback_plan is None:
         findings.append(
@@ -115,3 +117,62 @@ def _check_exit_criteria(spec: MigrationPathFields) -> list[Finding]:
             )
         ]
     return []
+
+
+def _removal_label(p: MigrationPhase) -> str:
+    if p.kind in TERMINAL:
+        return f"{p.kind} phase {p.name!r}"
+    return f"{p.kind} phase {p.name!r}, whose actions drop the old path,"
+
+
+def _check_removal_before_release(spec: MigrationPathFields) -> list[Finding]:
+    """A phase that takes the old path away before the release day T: the release that carries the
+    change (and its new path) has not shipped yet, and no rollback of it can bring the old path back.
+    (On T itself and inside the rollback window it is the review rule ``contract_inside_rollback_window``.)"""
+    return [
+        error(
+            "contract_before_release",
+            f"{_removal_label(p)} takes the old path away at {p.start}, {-p.start_days()} days before "
+            f"the release (T) that ships {spec.change!r}: users lose it before the release reaches them "
+            "and rolling the release back cannot restore it; move it after the release's rollback "
+            "window (and set rollback_plan.window_days)",
+            f"phases[{i}].start",
+        )
+        for i, p in spec.removal_phases()
+        if p.start_days() < 0
+    ]
+
+
+def _check_gaps(spec: MigrationPathFields) -> list[Finding]:
+    """A stretch in which the old path is already gone and the new one not yet offered.
+
+    The old path is there until the first phase that takes it away (``MigrationPhase.removes_old``:
+    shutdown, contract, or actions that drop the old thing). The new path is offered from the first
+    phase that runs it next to the old one: dual_support or migrate (``BRIDGE``). A removal that starts
+    before that leaves users with neither from its start to the day before the bridge starts.
+
+    Once a bridge has started the new path stays, so days between the end of dual support (or of the
+    migrate phase) and the removal are not a gap: the old path still runs and the new one is there.
+    With no bridge phase the release itself (T) brings the new path, and a removal before T is
+    ``contract_before_release``. A removal that starts before a bridge of its own family (a shutdown
+    before dual_support, a contract before migrate) is already ``phases_out_of_order``, so it is not
+    reported twice."""
+    bridges = [p for p in spec.phases if p.kind in BRIDGE]
+    if not bridges:
+        return []
+    bridge = min(bridges, key=lambda p: p.start_days())
+    out: list[Finding] = []
+    for i, p in spec.removal_phases():
+        if p.start_days() >= bridge.start_days() or _sequence_problem(bridge, p):
+            continue
+        out.append(
+            error(
+                "old_path_removed_before_new_path",
+                f"{_removal_label(p)} takes the old path away at {p.start}, but the new path is offered "
+                f"only from {bridge.start} ({bridge.kind} phase {bridge.name!r}), so from {p.start} "
+                f"until {bridge.start} users have neither; start {p.name!r} after {bridge.name!r} has "
+                f"moved users (at {bridge.end or bridge.start} or later)",
+                f"phases[{i}].start",
+            )
+        )
+    return out

@@ -7,6 +7,7 @@ type, the terminal phase and the end of the rollback window. It imports neither 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from ..common import (
     format_t_offset,
     parse_t_offset,
 )
+from ..destructive import negated, removes_old_path
 from ..release_plan import BreakingChange, ChangeCategory
 
 PhaseKind = Literal[
@@ -50,6 +52,25 @@ TOffset = Annotated[
 
 # The phase kinds that switch the old path off: the exit criteria gate the first of them.
 TERMINAL = ("shutdown", "contract")
+# The phase kinds whose whole point is telling users; a phase of another kind tells them when one of
+# its actions does (``tells_users``).
+TELLING = ("announce", "sunset_warning")
+# The phase kinds that put the new path in users' hands next to the old one.
+BRIDGE = ("dual_support", "migrate")
+
+# An action that tells users about the change: announcing, notifying, emailing, publishing a guide or
+# changelog, deprecation headers and warnings, banners, outreach.
+_TELLS = re.compile(
+    r"\b(?:announc\w*|notif\w*|e-?mail\w*|mail(?:ing|s)?|publish\w*|blog\w*|changelog|release\s+notes"
+    r"|newsletter|deprecat\w*\s+(?:warning|header|notice|banner|message)s?|sunset\s+headers?|warn\w*"
+    r"|banners?|status\s+page|outreach|inform(?:s|ed|ing)?|tell|contact\w*\s+(?:customers|users|clients|partners))\b",
+    re.IGNORECASE,
+)
+
+
+def tells_users(text: str) -> bool:
+    """Whether a phase action tells users about the change (and does not say it does not)."""
+    return any(not negated(text, m.start()) for m in _TELLS.finditer(text))
 
 
 class _Part(BaseModel):
@@ -76,6 +97,18 @@ class MigrationPhase(_Part):
 
     def start_days(self) -> int:
         return parse_t_offset(self.start)
+
+    def removes_old(self) -> bool:
+        """Whether this phase takes the old path away: a shutdown or contract, or a phase of another
+        kind (not one that only tells users) whose actions drop, remove or switch off the old thing."""
+        if self.kind in TERMINAL:
+            return True
+        return self.kind not in TELLING and any(removes_old_path(a) for a in self.actions)
+
+    def tells(self) -> bool:
+        """Whether this phase tells users about the change: announce, sunset_warning, or an action
+        that announces, notifies, emails or publishes."""
+        return self.kind in TELLING or any(tells_users(a) for a in self.actions)
 
     def end_days(self) -> int | None:
         return None if self.end is None else parse_t_offset(self.end)
@@ -250,3 +283,16 @@ class MigrationPathFields(SpecModel):
 
     def terminal_phase(self) -> tuple[int, MigrationPhase] | None:
         return next(((i, p) for i, p in enumerate(self.phases) if p.kind in TERMINAL), None)
+
+    def removal_phases(self) -> list[tuple[int, MigrationPhase]]:
+        """Every phase that takes the old path away (``MigrationPhase.removes_old``), by index."""
+        return [(i, p) for i, p in enumerate(self.phases) if p.removes_old()]
+
+    def first_removal(self) -> tuple[int, MigrationPhase] | None:
+        """The phase that takes the old path away first (the earliest start; the first listed of equals)."""
+        return min(self.removal_phases(), key=lambda ip: ip[1].start_days(), default=None)
+
+    def first_telling(self) -> tuple[int, MigrationPhase] | None:
+        """The phase that tells users first (the earliest start; the first listed of equals)."""
+        telling = [(i, p) for i, p in enumerate(self.phases) if p.tells()]
+        return min(telling, key=lambda ip: ip[1].start_days(), default=None)

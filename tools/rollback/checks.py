@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..base import Finding, error, warning
+from ..destructive import destructive
 from .model import HIGH_CONFIDENCE, PROCEDURE_NAMES, RollbackFields
 
 # Down-migrations that drop what the release added; the skill's `alembic downgrade -1` is the example.
@@ -21,6 +22,7 @@ def check(spec: RollbackFields) -> list[Finding]:
     """The findings of the whole spec: procedures, then triggers, then communication."""
     findings: list[Finding] = []
     findings += _check_procedures(spec)
+    findings += _check_destructive_claims(spec)
     findings += _check_triggers(spec)
     findings += _check_communication(spec)
     return findings
@@ -111,6 +113,31 @@ def _check_procedures(spec: RollbackFields) -> list[Finding]:
                 "confidence",
             )
         )
+    return findings
+
+
+def _check_destructive_claims(spec: RollbackFields) -> list[Finding]:
+    """A procedure that runs a data-destroying step (a down-migration of any common tool, DROP,
+    TRUNCATE; see ``tools.destructive``) while it claims data_loss_risk none."""
+    findings: list[Finding] = []
+    for i, proc in enumerate(spec.procedures):
+        if proc.data_loss_risk != "none":
+            continue
+        for j, step in enumerate(proc.steps):
+            found = destructive(step.command) or destructive(step.action)
+            if found is not None:
+                findings.append(
+                    error(
+                        "destructive_step_claims_no_data_loss",
+                        f"step {j + 1} of the {PROCEDURE_NAMES[proc.type]} procedure runs {found} "
+                        f"({step.action!r}), which destroys what the release wrote, yet data_loss_risk is "
+                        "'none'; set data_loss_risk to 'possible' or 'certain' with a data_loss_mitigation "
+                        "(e.g. snapshot first), or replace the step with a rollback that keeps the data "
+                        "(redeploy the previous version against an expand-only schema)",
+                        f"procedures[{i}].data_loss_risk",
+                    )
+                )
+                break
     return findings
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from ..base import Finding, error, warning
+from ..destructive import destructive
 from .model import DeploymentStep, RunbookFields, display_offset
 
 _ON_CALL = re.compile(r"on[\s-]?call", re.IGNORECASE)
-_DOWN_MIGRATION = re.compile(r"\balembic\s+downgrade\b", re.IGNORECASE)
 
 
 def check(spec: RunbookFields) -> list[Finding]:
@@ -74,14 +74,17 @@ def _check_down_migrations(spec: RunbookFields) -> list[Finding]:
         places += [(f"steps[{i}].commands[{j}]", t) for j, t in enumerate(step.commands)]
     for i, entry in enumerate(spec.troubleshooting):
         places += [(f"troubleshooting[{i}].resolution[{j}]", t) for j, t in enumerate(entry.resolution)]
-    return [
-        warning(
-            "down_migration_in_runbook",
-            "the runbook runs `alembic downgrade`, which loses data written since the release; point "
-            "this at the rollback strategy's procedure instead (design_rollback) and plan schema "
-            "changes as expand/contract so a rollback is a redeploy of the previous version",
-            path,
-        )
-        for path, text in places
-        if _DOWN_MIGRATION.search(text)
-    ]
+    findings: list[Finding] = []
+    for path, text in places:
+        found = destructive(text)
+        if found is not None:
+            findings.append(
+                warning(
+                    "down_migration_in_runbook",
+                    f"the runbook runs {found}, which destroys data written since the release; point "
+                    "this at the rollback strategy's procedure instead (design_rollback) and plan schema "
+                    "changes as expand/contract so a rollback is a redeploy of the previous version",
+                    path,
+                )
+            )
+    return findings
