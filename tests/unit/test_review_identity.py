@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from release_planner.server.engram.memory import MemoryStore
+from release_planner.tools import names
 from release_planner.tools.base import ReleaseContext
 from release_planner.tools.examples import release_plan as plan_example
 from release_planner.tools.examples import rollback as rollback_example
@@ -319,3 +320,41 @@ def test_nice_to_have_and_deferred_features_need_no_smoke_test():
             f["batch"] = "nice_to_have"
     ctx = release(plan=plan(features=features), runbook=runbook(smoke_tests=tests[:5]))
     assert found(ctx) == []
+
+
+# ---- how names are compared ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("errorRate", "error_rate"), ("Error Rate", "error-rate"), ("enable.dark.mode", "ENABLE_DARK_MODE")],
+)
+def test_spellings_of_one_name_share_a_key(a, b):
+    assert names.key(a) == names.key(b)
+
+
+def test_a_metric_key_ignores_a_trailing_unit_word_but_keeps_a_lone_one():
+    assert names.metric_key("latency_p99_ms") == names.metric_key("latency-p99") == "latency_p99"
+    assert names.metric_key("seconds") == "seconds"
+
+
+@pytest.mark.parametrize(
+    ("name", "candidates", "expected"),
+    [
+        (
+            "enable_payment_procesing",
+            ["enable_dark_mode", "enable_payment_processing"],
+            "enable_payment_processing",
+        ),
+        ("p99_latency", ["latency_p99", "error_rate"], "latency_p99"),
+        ("error_rate", ["payment_error_rate", "latency_p99"], None),
+        ("search_sql_fallback_kill_switch", ["enable_elasticsearch_search"], None),
+    ],
+)
+def test_the_closest_name_is_suggested_only_when_it_is_a_near_miss(name, candidates, expected):
+    assert names.closest(name, candidates) == expected
+
+
+def test_prose_mentions_a_name_when_all_its_words_appear_plurals_included():
+    assert names.mentions("Payments processing works end to end", "Payment Processing")
+    assert not names.mentions("Payment page loads", "Payment Processing")
