@@ -50,7 +50,14 @@ def simple_phases(
 ) -> list[dict[str, Any]]:
     percents = percents or tuple([*(10.0 * (i + 1) for i in range(len(durations) - 1)), 100.0])
     return [
-        {"name": f"P{i + 1}", "audience": "everyone", "percent": p, "duration_hours": d}
+        {
+            "name": f"P{i + 1}",
+            "audience": "everyone",
+            "percent": p,
+            "duration_hours": d,
+            "decision_owner": "Alice Chen",
+            "metric_targets": [cond("error_rate", "<", 1)],
+        }
         for i, (p, d) in enumerate(zip(percents, durations, strict=True))
     ]
 
@@ -76,6 +83,9 @@ def test_seed_as_written_reports_the_skills_known_errors():
         ("warning", "phase_change_on_weekend", "phases[2].duration_hours"),
         # the rollout's own findings come first, then the whole-release review's
         ("warning", "halt_threshold_disagrees_with_rollback", "halt_threshold[0]"),
+        # the skill halts on two of its four rollback triggers
+        ("warning", "rollback_trigger_not_halted", "automatic_triggers[1]"),
+        ("warning", "rollback_trigger_not_halted", "automatic_triggers[3]"),
     ]
 
 
@@ -305,8 +315,13 @@ def test_halt_threshold_check_is_skipped_without_a_rollback_strategy():
     assert "halt_threshold_disagrees_with_rollback" not in [f.code for f in check_artifact(plan, EMPTY)]
 
 
+def error_trigger(trigger: dict[str, Any]) -> ReleaseContext:
+    """The skill's triggers with the error-rate one replaced by ``trigger``."""
+    return ctx_with_triggers([trigger, *ROLLBACK_TRIGGERS_AS_WRITTEN[1:]])
+
+
 def test_halt_and_trigger_with_different_stated_windows_disagree():
-    ctx = ctx_with_triggers([cond("error_rate", ">", 5, window=10)])
+    ctx = error_trigger(cond("error_rate", ">", 5, window=10))
     assert codes(spec(), ctx) == [("warning", "halt_threshold_disagrees_with_rollback", "halt_threshold[0]")]
 
 
@@ -319,7 +334,7 @@ def test_halt_and_trigger_with_different_stated_windows_disagree():
     ],
 )
 def test_halt_and_trigger_in_kindred_units_are_compared_after_conversion(trigger, agrees):
-    found = [f.code for f in check_artifact(spec(), ctx_with_triggers([trigger]))]
+    found = [f.code for f in check_artifact(spec(), error_trigger(trigger))]
     assert found == ([] if agrees else ["halt_threshold_disagrees_with_rollback"])
 
 
@@ -334,9 +349,14 @@ def test_seconds_and_milliseconds_are_the_same_quantity():
     assert [f.code for f in check_artifact(plan, slower)] == ["halt_threshold_disagrees_with_rollback"]
 
 
-def test_units_of_different_quantities_are_not_compared():
-    ctx = ctx_with_triggers([cond("error_rate", ">", 3, "count", 5)])
-    assert check_artifact(spec(), ctx) == []
+def test_units_of_different_quantities_are_not_compared_so_the_halt_has_no_trigger():
+    ctx = error_trigger(cond("error_rate", ">", 3, "count", 5))
+    found = check_artifact(spec(), ctx)
+    assert [(f.code, f.field) for f in found] == [
+        ("halt_without_rollback_trigger", "halt_threshold[0]"),
+        ("rollback_trigger_not_halted", "automatic_triggers[0]"),
+    ]
+    assert "the same name in a unit of another quantity (count vs percent)" in found[0].message
 
 
 def test_phase_target_looser_than_the_halt_threshold_warns():

@@ -143,8 +143,10 @@ def test_seed_runbook_counts():
     assert spec().computed(CTX) == {
         "steps": 6,
         "checklist_items": 19,
-        "smoke_tests": 5,
+        "smoke_tests": 7,
         "schedule_from_rollout": False,
+        "t": None,
+        "t_from": None,
     }
     ctx = ReleaseContext(version="2.5.0", rollout=RolloutStandIn(TIMELINE))
     assert spec().computed(ctx)["schedule_from_rollout"] is True

@@ -2,8 +2,9 @@
 
 ``ARGS`` is the rollout corrected: it starts on Monday 16 March 2026 (the skill's "March 15 (Monday)"
 was a Sunday), every phase hashes userId in one group so cohorts nest, the named segments ride along
-as extra inclusions, the halt threshold equals the rollback triggers, no phase changes on a weekend,
-and the 20% phase decides conversion with a non-inferiority test that has a margin and a minimum n.
+as extra inclusions, the rollout halts on exactly the rollback's automatic triggers with the same
+thresholds (the skill halted on two of its four triggers), no phase changes on a weekend, and the
+20% phase decides conversion with a non-inferiority test that has a margin and a minimum n.
 
 ``SEED_AS_WRITTEN`` keeps the skill's choices, so checking it reports what release-domain §7 lists:
 cohorts that do not nest, a 3% halt against 5% rollback triggers, weekend phase changes and a
@@ -61,7 +62,7 @@ ROLLBACK_TRIGGERS_AS_WRITTEN: list[dict[str, Any]] = [
     cond("error_rate", ">", 5, "percent", 5),
     cond("latency_p99", ">", 2, "seconds", 10),
     cond("payment_failure_rate", ">", 2, "percent"),
-    cond("db_connection_pool_utilization", ">", 90, "percent", 5),
+    cond("db_pool_utilization", ">", 90, "percent", 5),
 ]
 """The skill's automatic rollback triggers (step 3 of its example), for the cross-check."""
 
@@ -72,7 +73,9 @@ ARGS: dict[str, Any] = {
     "start": dict(_START),
     "halt_threshold": [
         cond("error_rate", ">", 5, "percent", 5),
+        cond("latency_p99", ">", 2, "seconds", 10),
         cond("payment_failure_rate", ">", 2, "percent", 5),
+        cond("db_pool_utilization", ">", 90, "percent", 5),
     ],
     "flags": _flags(),
     "phases": [

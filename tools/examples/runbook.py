@@ -3,8 +3,9 @@
 The skill gives the runbook only as a template; ``ARGS`` fills it for v2.5.0 from the example's own
 facts (people, flags, URLs, the March 12 rehearsal) and corrects it: v2.5.0 ships no database
 migration, so there is no ``alembic upgrade`` step and no ``alembic downgrade`` troubleshooting entry;
-the single ``enable_v2_5_0`` flag becomes the example's four flags; the rollout schedule is left out
-because the runbook reads it from the stored rollout plan.
+the single ``enable_v2_5_0`` flag becomes the example's four flags; the must-have payment and search
+features get smoke tests of their own; the rollout schedule and T's date are left out because the
+runbook reads them from the stored rollout plan (the flag step is marked as the one starting it).
 
 ``SEED_AS_WRITTEN`` is the template as written (migration step, ``alembic downgrade -1`` in
 troubleshooting, one release-wide flag, placeholder contacts). It must draw
@@ -132,9 +133,11 @@ ARGS: dict[str, Any] = {
             "name": "Enable Feature Flags",
             "at": "T+15min",
             "owner": "Bob Wilson (release engineer)",
+            "starts_rollout": True,
             "actions": [
                 "Enable Phase 1 of the phased rollout plan (1% internal, @example.com whitelist) on the four "
                 "v2.5.0 flags",
+                "Run the payment and search smoke tests with an internal account",
                 "Monitor for 15 minutes: error rates, internal Slack feedback, new features working",
                 "If all good, announce in Slack #releases: Phase 1 started (1% internal), no issues detected",
             ],
@@ -178,6 +181,16 @@ ARGS: dict[str, Any] = {
             "check": "Check query response time in Datadog",
             "expected": "Query time under 50 ms",
         },
+        {
+            "name": "Payment processing (enable_payment_processing)",
+            "check": "Once Phase 1 is on (T+15min), pay $1 with an internal account's card, then refund it",
+            "expected": "Charge and refund both succeed and appear in the Stripe dashboard",
+        },
+        {
+            "name": "Advanced search (enable_elasticsearch_search)",
+            "check": "Once Phase 1 is on (T+15min), search for a known invoice with an internal account",
+            "expected": "The invoice is the first result, served by Elasticsearch in under 200 ms",
+        },
     ],
     "contacts": [
         {
@@ -220,8 +233,8 @@ ARGS: dict[str, Any] = {
             "issue": "High error rate after deployment",
             "check": "Error logs, Datadog APM traces",
             "resolution": [
-                "Above the rollout halt threshold (3%): halt the rollout and turn the v2.5.0 flags off "
-                "(rollback strategy, Type 1)",
+                "Above the rollout halt threshold (5% for 5 minutes): halt the rollout and turn the "
+                "v2.5.0 flags off (rollback strategy, Type 1)",
                 "Below it: investigate the root cause, which may be acceptable",
                 "Fix and re-deploy, or roll back",
             ],
@@ -322,6 +335,7 @@ SEED_AS_WRITTEN: dict[str, Any] = {
         },
         ARGS["steps"][5],
     ],
+    "smoke_tests": ARGS["smoke_tests"][:5],  # the template's generic checks, none of a feature
     "contacts": [
         {"role": role, "name": "[Name]", "phone": "[Phone]", "slack": "[Slack]"}
         for role in (

@@ -2,16 +2,19 @@
 
 They find what free text gets wrong: percentages that fall, cohorts that do not nest, metric targets
 that the halt threshold contradicts, metric windows longer than a phase, statistical gates that peek or
-treat "no difference" as safe, and phase changes on a weekend or outside business hours. Findings come
-out in a fixed order, the order of the functions ``check`` calls.
+treat "no difference" as safe, phase changes on a weekend or outside business hours, a rollout with no
+halt threshold, phases that expose nobody new, and go/no-go calls with no owner or no metric (an error
+on the call that takes the rollout to 100%). Findings come out in a fixed order, the order of the
+functions ``check`` calls.
 """
 
 from __future__ import annotations
 
 import re
 
+from .. import names
 from ..base import Finding, error, warning
-from ..common import MetricCondition
+from ..common import MetricCondition, in_base_unit
 from .clock import DAY_NAMES, fmt_time
 from .model import Gate, Phase, RolloutFields, fmt_hours, fmt_num
 
@@ -37,6 +40,9 @@ def check(spec: RolloutFields) -> list[Finding]:
     findings += _check_windows(spec)
     findings += _check_samples_and_gates(spec)
     findings += _check_calendar(spec)
+    findings += _check_safety_net(spec)
+    findings += _check_exposure(spec)
+    findings += _check_decisions(spec)
     return findings
 
 
@@ -138,8 +144,17 @@ def _check_thresholds(spec: RolloutFields) -> list[Finding]:
     for p_i, phase in enumerate(spec.phases):
         for t_i, target in enumerate(phase.metric_targets):
             for halt in spec.halt_threshold:
-                same = (halt.metric, halt.unit) == (target.metric, target.unit)
-                if not same or not _bad_region_overlaps_good(halt, target):
+                # One metric however spelled, its thresholds compared in one unit (5 percent = 0.05).
+                (h_dim, h_at), (t_dim, t_at) = (
+                    in_base_unit(halt.threshold, halt.unit),
+                    in_base_unit(target.threshold, target.unit),
+                )
+                same = names.metric_key(halt.metric) == names.metric_key(target.metric) and h_dim == t_dim
+                converted = (
+                    halt.model_copy(update={"threshold": h_at}),
+                    target.model_copy(update={"threshold": t_at}),
+                )
+                if not same or not _bad_region_overlaps_good(*converted):
                     continue
                 msg = (
                     f"phase {p_i + 1} '{phase.name}' accepts {target.describe()} as healthy, but the "
@@ -253,4 +268,86 @@ def _check_calendar(spec: RolloutFields) -> list[Finding]:
                 f"working hours by changing {field}"
             )
             out.append(warning("phase_change_outside_business_hours", msg, field))
+    return out
+
+
+def _check_safety_net(spec: RolloutFields) -> list[Finding]:
+    if spec.halt_threshold:
+        return []
+    msg = (
+        "the rollout has no halt_threshold, so nothing stops it when a phase goes bad; add the conditions "
+        "that halt it (the bad state, with a sustained window), e.g. error_rate > 5 percent for 5 minutes, "
+        "the same as the rollback strategy's automatic triggers"
+    )
+    return [warning("no_halt_threshold", msg, "halt_threshold")]
+
+
+def _same_audience(spec: RolloutFields, a: Phase, b: Phase) -> bool:
+    """Whether ``b`` reaches nobody ``a`` did not, at the same percentage."""
+    ta, tb = a.targeting, b.targeting
+    if ta is None or tb is None:
+        # Without targeting only the words say who is in; different words may be another cohort.
+        return ta is tb and names.key(a.audience) == names.key(b.audience)
+    added = {s.casefold() for s in tb.segments} - {s.casefold() for s in ta.segments}
+    same_hash = (ta.stickiness or "").casefold() == (tb.stickiness or "").casefold() and (
+        ta.stickiness is None or spec.group_id(ta) == spec.group_id(tb)
+    )
+    return not added and same_hash
+
+
+def _check_exposure(spec: RolloutFields) -> list[Finding]:
+    out = []
+    for i in range(1, len(spec.phases)):
+        a, b = spec.phases[i - 1], spec.phases[i]
+        if b.percent != a.percent or not (a.percent >= 100 or _same_audience(spec, a, b)):
+            continue
+        msg = (
+            f"phase {i + 1} '{b.name}' stays at {fmt_num(b.percent)}% with the audience of phase {i} "
+            f"'{a.name}', so it exposes nobody new and its go/no-go call decides nothing; merge it into "
+            f"'{a.name}' (lengthen that phase's duration_hours) or raise its percent"
+        )
+        out.append(warning("phase_adds_no_exposure", msg, f"phases[{i}].percent"))
+    return out
+
+
+def _check_decisions(spec: RolloutFields) -> list[Finding]:
+    """Every phase followed by another ends in a go/no-go call: someone must own it and it must be
+    read from a metric. The call that takes the rollout to 100% is an error when either is missing:
+    nobody is left to compare with and no later phase can catch a regression before every user has it.
+    """
+    out = []
+    for i in range(len(spec.phases) - 1):
+        p, nxt = spec.phases[i], spec.phases[i + 1]
+        missing = []
+        if not p.decision_owner:
+            missing.append(("decision_owner", "no decision_owner"))
+        if not p.metric_targets and p.gate is None:
+            missing.append(("metric_targets", "no metric_targets or gate to read"))
+        if not missing:
+            continue
+        step = f"the go/no-go call at the end of phase {i + 1} '{p.name}' ({fmt_num(p.percent)}%)"
+        if nxt.percent >= 100 > p.percent:
+            lacks = " and ".join(m for _, m in missing)
+            msg = (
+                f"{step} takes the rollout to 100% in '{nxt.name}' with {lacks}; "
+                "at 100% no users are left to compare with and no later phase catches a regression, so "
+                "name who makes the call (decision_owner) and the healthy values it is read from "
+                "(metric_targets, e.g. error_rate < 1 percent over 60 minutes, or a gate)"
+            )
+            out.append(error("ungated_step_to_full_rollout", msg, f"phases[{i}].{missing[0][0]}"))
+            continue
+        for field, _ in missing:
+            if field == "decision_owner":
+                msg = (
+                    f"{step} has no decision_owner; name who decides whether '{nxt.name}' "
+                    f"({fmt_num(nxt.percent)}%) goes ahead, e.g. Alice Chen (Engineering Lead)"
+                )
+                out.append(warning("phase_without_decision_owner", msg, f"phases[{i}].{field}"))
+            else:
+                prose = " (only prose rules)" if p.go_rules or p.no_go_rules or p.success_criteria else ""
+                msg = (
+                    f"{step} has no metric to decide on{prose}; add metric_targets with the healthy "
+                    "values to read before going on, e.g. error_rate < 1 percent over 60 minutes, or a gate"
+                )
+                out.append(warning("phase_without_go_metric", msg, f"phases[{i}].{field}"))
     return out

@@ -8,12 +8,13 @@ imports neither ``checks`` nor ``render``.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from ..base import SpecModel
 from ..common import MAX_ITEMS, LongText, ShortText, Text, Version, preview
+from .clock import DeployTime, TZero, t_zero
 
 MAX_OFFSET_MINUTES = 60 * 24 * 30
 _UNIT_MINUTES = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "h": 60, "hour": 60, "hours": 60,
@@ -109,6 +110,10 @@ class DeploymentStep(_Model):
             "Shell commands for this step, in order, e.g. 'kubectl rollout status deployment/api-server'"
         ),
     )
+    starts_rollout: bool = Field(
+        default=False,
+        description="True on the one step that starts the rollout's first phase (e.g. enabling the flags)",
+    )
 
     @property
     def minutes(self) -> int:
@@ -180,6 +185,13 @@ class RunbookFields(SpecModel):
     """All fields of a runbook; the spec in ``__init__`` adds the protocol methods."""
 
     version: Version
+    deploy: DeployTime | None = Field(
+        default=None,
+        description=(
+            "When T is, as local time and zone; omit to date T from the rollout's start (less the offset "
+            "of the step that starts the rollout)"
+        ),
+    )
     checklist: list[ChecklistSection] = Field(
         default_factory=list,
         max_length=MAX_ITEMS,
@@ -208,3 +220,23 @@ class RunbookFields(SpecModel):
         max_length=MAX_ITEMS,
         description="Follow-up activities (phase reviews, retrospective)",
     )
+
+    @model_validator(mode="after")
+    def _one_rollout_start(self) -> RunbookFields:
+        marked = [s.name for s in self.steps if s.starts_rollout]
+        if len(marked) > 1:
+            raise ValueError(
+                f"only one step can start the rollout; steps {', '.join(map(repr, marked))} all set "
+                "starts_rollout"
+            )
+        return self
+
+    def rollout_step(self) -> tuple[int, DeploymentStep] | None:
+        """The step that starts the rollout's first phase, with its index, if one is marked."""
+        return next(((i, s) for i, s in enumerate(self.steps) if s.starts_rollout), None)
+
+    def t_zero(self, ctx: Any) -> TZero | None:
+        """T as a real time (``clock``): ``deploy``, else the rollout's start less the offset of the
+        step that starts the rollout, else only the day, the release plan's target date."""
+        marked = self.rollout_step()
+        return t_zero(self.deploy, marked[1].minutes if marked else None, ctx)

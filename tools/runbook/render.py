@@ -6,7 +6,33 @@ import datetime as dt
 
 from ..base import ReleaseContext
 from ..markdown import bullets, fenced, inline_code, numbered
+from .clock import TZero, fmt_clock, fmt_day, fmt_time
 from .model import Contact, RunbookFields, SmokeTest, display_offset
+
+
+def _t_line(spec: RunbookFields, t: TZero | None) -> str:
+    if t is None:
+        return (
+            "**T (deploy):** not dated yet; plan_rollout dates it from the rollout's start, or set `deploy`"
+        )
+    if t.when is None:
+        return (
+            f"**T (deploy):** {fmt_day(t.day)}, the release plan's target date; the time comes from the "
+            "rollout's start (plan_rollout) or `deploy`"
+        )
+    head = f"**T (deploy):** {fmt_time(t.when)} ({t.zone})"
+    if t.source == "runbook":
+        return head
+    marked = spec.rollout_step()
+    if marked is None:
+        return f"{head}, the rollout plan's start"
+    i, step = marked
+    start = t.at(step.minutes)
+    assert start is not None
+    return (
+        f"{head}, so that step {i + 1} '{step.name}' at {display_offset(step.minutes)} starts the rollout at "
+        f"its planned {fmt_clock(start, t)}"
+    )
 
 
 def title(spec: RunbookFields) -> str:
@@ -20,8 +46,12 @@ def render(spec: RunbookFields, ctx: ReleaseContext) -> str:
         for section in spec.checklist:
             parts.append(f"### {section.name}\n" + "\n".join("- [ ] " + _hang(i, 2) for i in section.items))
     parts.append("## Deployment Steps")
+    t = spec.t_zero(ctx)
+    parts.append(_t_line(spec, t))
     for n, step in enumerate(spec.steps, 1):
-        parts.append(f"### Step {n}: {step.name} ({display_offset(step.minutes)})")
+        when = t.at(step.minutes) if t is not None else None
+        clock = f", {fmt_clock(when, t)}" if when is not None and t is not None else ""
+        parts.append(f"### Step {n}: {step.name} ({display_offset(step.minutes)}{clock})")
         if step.owner:
             parts.append(f"**Owner:** {step.owner}")
         parts.append(numbered(step.actions))
@@ -117,4 +147,6 @@ def _schedule(ctx: ReleaseContext) -> str:
         if item.get("end"):
             line += f", until {_moment(item['end'])}"
         lines.append(line)
-    return "From the phased rollout plan:\n\n" + bullets(lines)
+    zone = getattr(getattr(ctx.rollout, "start", None), "timezone", None)
+    where = f" (times in {zone})" if isinstance(zone, str) else ""
+    return f"From the phased rollout plan{where}:\n\n" + bullets(lines)
