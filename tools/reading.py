@@ -134,17 +134,18 @@ class ReleaseReader:
 
     def summarize_release(self, version: str) -> StakeholderSummary:
         state = self.loader.read(version)
+        warnings = self.findings(state)
         summary, facts = stakeholder_summary(
             state.version,
             state.context(),
             [k.name for k in state.missing()],
             [a for a in state.all() if not a.typed],
+            warnings,
         )
         progress = status_line(state.context())
         if progress:
             summary = f"{summary} {progress}"
             facts["progress"] = progress
-        warnings = self.findings(state)
         steps = _plan_steps(state)
         if warnings:
             steps.append("review the warnings with get_release_plan before go-live")

@@ -82,10 +82,12 @@ def test_the_seed_example_plans_end_to_end_and_links_every_artifact(planner: Rel
         "Release v2.5.0 (Enterprise Features) targets March 16, 2026. It includes 4 features (must have: "
         "Payment Processing (Stripe Integration) and Advanced Search (Elasticsearch); nice to have: "
         "Real-time Notifications (WebSocket) and Dark Mode UI). 2 deferred: Mobile App Redesign and API v3 "
-        "(Breaking Changes). All features are behind flags. Rollout: 10-day feature flag rollout in 5 phases "
+        "(Breaking Changes). All features are behind flags. Top risk: Payment integration edge cases: "
+        "refunds, disputes, failed charges (high). Rollout: 10-day feature flag rollout in 5 phases "
         "(1% → 5% → 20% → 50% → 100%), March 16 to March 25, 2026; go/no-go gates at 4 of 5 phases. "
-        "Rollback: 1 minute via feature flag (confidence 0.99). Runbook: 6 deployment steps, 7 smoke tests, "
-        "schedule taken from the rollout plan. Every step is planned."
+        "Rollback: up to 1 minute for the must-have features (Payment Processing (Stripe Integration) and "
+        "Advanced Search (Elasticsearch) via feature flag); confidence 0.99. Runbook: 6 deployment steps, "
+        "7 smoke tests, schedule taken from the rollout plan. Every step is planned."
     )
     assert summary.facts["missing"] == []
     assert summary.warnings == []

@@ -2,8 +2,9 @@
 
 The kind is split by responsibility:
 
-- ``model``: the input models, constants, ``RollbackFields`` (every field of the spec) and the
-  confidence rule (its docstring states the rule);
+- ``model``: the input models, constants and ``RollbackFields`` (every field of the spec, and the
+  overall confidence and coverage derived from them);
+- ``evidence``: the confidence rule (its docstring states it) and what counts as evidence;
 - ``checks``: the strategy's own findings;
 - ``render``: the Markdown.
 
@@ -18,7 +19,8 @@ from typing import Any
 from ..base import ArtifactKind, Finding, ReleaseContext
 from . import checks
 from . import render as rendering
-from .model import RollbackFields, covers, procedure_confidence, release_features
+from .evidence import procedure_confidence
+from .model import RollbackFields, covers, release_features
 
 __all__ = ["KIND", "RollbackSpec", "covers", "procedure_confidence", "release_features"]
 
@@ -43,7 +45,7 @@ class RollbackSpec(RollbackFields):
         return {
             "overall_confidence": self.confidence(ctx),
             "evidence_confidence": self.evidence_confidence(ctx),
-            "confidence_by_type": self.confidence_by_type(),
+            "confidence_by_type": self.confidence_by_type(ctx),
             "fastest": None
             if fastest is None
             else {"type": fastest.type, "minutes": fastest.time_to_rollback_minutes},

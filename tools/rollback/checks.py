@@ -10,7 +10,15 @@ import re
 
 from ..base import Finding, error, warning
 from ..destructive import destructive
-from .model import HIGH_CONFIDENCE, PROCEDURE_NAMES, RollbackFields
+from .evidence import (
+    UNREHEARSED_CAP,
+    claims_despite_issues,
+    claims_without_rehearsal,
+    evidence_procedure_confidence,
+    overall_claims_without_rehearsal,
+    real_issues,
+)
+from .model import PROCEDURE_NAMES, RollbackFields, RollbackProcedure
 
 # Down-migrations that drop what the release added; the skill's `alembic downgrade -1` is the example.
 _DOWN_MIGRATION = re.compile(
@@ -66,16 +74,7 @@ def _check_procedures(spec: RollbackFields) -> list[Finding]:
                     f"{path}.rehearsal.measured_minutes",
                 )
             )
-        if proc.confidence is not None and proc.confidence > HIGH_CONFIDENCE and reh is None:
-            findings.append(
-                warning(
-                    "confidence_without_rehearsal",
-                    f"the {PROCEDURE_NAMES[proc.type]} procedure claims confidence "
-                    f"{proc.confidence:.2f} but was never rehearsed; add rehearsal evidence or omit "
-                    "confidence to have it computed",
-                    f"{path}.confidence",
-                )
-            )
+        findings += _check_stated_confidence(path, proc)
         if proc.data_loss_risk != "none" and not proc.data_loss_mitigation:
             findings.append(
                 warning(
@@ -100,16 +99,13 @@ def _check_procedures(spec: RollbackFields) -> list[Finding]:
                         )
                     )
                     break
-    if (
-        spec.stated_confidence is not None
-        and spec.stated_confidence > HIGH_CONFIDENCE
-        and all(p.rehearsal is None for p in spec.procedures)
-    ):
+    if overall_claims_without_rehearsal(spec):
         findings.append(
             warning(
                 "confidence_without_rehearsal",
                 f"overall confidence {spec.stated_confidence:.2f} is claimed but no procedure was "
-                "rehearsed; add rehearsal evidence or omit confidence to have it computed",
+                f"rehearsed, so the evidence supports at most {UNREHEARSED_CAP:.2f}; add rehearsal "
+                "evidence or omit confidence to have it computed",
                 "confidence",
             )
         )
@@ -139,6 +135,37 @@ def _check_destructive_claims(spec: RollbackFields) -> list[Finding]:
                 )
                 break
     return findings
+
+
+def _check_stated_confidence(path: str, proc: RollbackProcedure) -> list[Finding]:
+    """A stated confidence the spec alone shows is unsupported: never rehearsed, or rehearsed with issues.
+    Other overstatements depend on the release plan (features, release day): see ``tools.review``."""
+    name = PROCEDURE_NAMES[proc.type]
+    evidence = evidence_procedure_confidence(proc)
+    if claims_without_rehearsal(proc):
+        return [
+            warning(
+                "confidence_without_rehearsal",
+                f"the {name} procedure claims confidence {proc.confidence:.2f} but was never rehearsed, "
+                f"so the evidence supports {evidence:.2f}; add rehearsal evidence or omit confidence to have "
+                "it computed",
+                f"{path}.confidence",
+            )
+        ]
+    reh = proc.rehearsal
+    if reh is not None and claims_despite_issues(proc):
+        issues = "; ".join(real_issues(reh))
+        return [
+            warning(
+                "confidence_despite_rehearsal_issues",
+                f"the {name} procedure claims confidence {proc.confidence:.2f} but its rehearsal on "
+                f"{reh.date.isoformat()} found issues ({issues}); a rehearsal with issues counts like none, "
+                f"so the evidence supports {evidence:.2f}. Fix the issues and rehearse again (record the "
+                "new rehearsal with no issues), or lower confidence or omit it to have it computed",
+                f"{path}.confidence",
+            )
+        ]
+    return []
 
 
 def _check_triggers(spec: RollbackFields) -> list[Finding]:

@@ -1,4 +1,4 @@
-"""The rollback strategy's data: input models, constants, its fields, and the confidence rule.
+"""The rollback strategy's data: input models, constants, its fields, and what is derived from them.
 
 ``RollbackFields`` holds every field of the spec and the values derived from them (confidences, the
 rule text, the fastest procedure); the checks (``checks``) and the Markdown (``render``) read it.
@@ -7,31 +7,31 @@ The skill's template has agents type confidence values by hand (0.95/0.70/0.99/0
 ``alembic downgrade -1`` as the database rollback. Here the confidence is worked out from what was
 actually rehearsed, and destructive down-migrations are flagged in favour of expand/contract.
 
-Confidence rule (also rendered in the Markdown and returned as ``computed()["rule"]``):
-
-* Per procedure: the stated ``confidence`` if given. Otherwise, when a rehearsal met the stated
-  time-to-rollback and found no issues, a baseline by complexity (very_low 0.99, low 0.95,
-  medium 0.90, high 0.85, very_high 0.80); without such a rehearsal that baseline is capped at 0.70.
-  A data-loss risk caps it again (possible 0.80, certain 0.60).
-* Overall (when not stated): for each feature of the release plan that is not deferred, the best
-  confidence among the procedures that cover it, then the lowest of those, since the release is only
-  as recoverable as its least recoverable feature. A feature no procedure covers counts as 0. With no
-  release plan (or one without features) the overall is the best confidence among the procedures that
-  apply to ``all`` (among all procedures when none does).
-
-The rule is monotone in the evidence: adding a rehearsal never lowers a confidence (a failed one
-counts like none), and a slower rehearsal never raises it.
+The confidence rule is stated in ``evidence`` (the module that computes it); ``RollbackFields``
+applies it to the whole strategy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import ReleaseContext, SpecModel
 from ..common import MAX_ITEMS, LongText, MetricCondition, ShortText, Text, Version
+from .evidence import (  # noqa: F401 (the rule's constants lived here before ``evidence``; still importable)
+    DATA_LOSS_CAP,
+    HIGH_CONFIDENCE,
+    PER_PROCEDURE_RULE,
+    REHEARSED_BY_COMPLEXITY,
+    UNREHEARSED_CAP,
+    evidence_procedure_confidence,
+    procedure_confidence,
+    rehearsal_passed,
+    release_day,
+)
 
 ProcedureType = Literal["feature_flag", "application", "database", "infrastructure"]
 Level = Literal["very_low", "low", "medium", "high", "very_high"]
@@ -44,23 +44,7 @@ PROCEDURE_NAMES: dict[str, str] = {
     "infrastructure": "Infrastructure",
 }
 
-REHEARSED_BY_COMPLEXITY: dict[str, float] = {
-    "very_low": 0.99,
-    "low": 0.95,
-    "medium": 0.90,
-    "high": 0.85,
-    "very_high": 0.80,
-}
-UNREHEARSED_CAP = 0.70
-DATA_LOSS_CAP: dict[str, float] = {"none": 1.0, "possible": 0.80, "certain": 0.60}
-HIGH_CONFIDENCE = 0.9
 WHOLE_RELEASE = "all"
-
-PER_PROCEDURE_RULE = (
-    "each procedure's is its stated confidence, else 0.99/0.95/0.90/0.85/0.80 by complexity (very low to "
-    "very high) when a rehearsal met the stated time with no issues found, capped at 0.70 without such a "
-    "rehearsal, at 0.80 when data loss is possible and at 0.60 when it is certain"
-)
 
 
 class _Model(BaseModel):
@@ -256,19 +240,28 @@ class RollbackFields(SpecModel):
     # --- confidence -----------------------------------------------------------------------------
 
     def overall_confidence(self, ctx: ReleaseContext) -> float:
-        """The stated overall confidence, else the one the evidence supports (module docstring)."""
-        return self.stated_confidence if self.stated_confidence is not None else self.evidence_confidence(ctx)
+        """The stated overall confidence, else the rule over each procedure's stated-or-evidence figure."""
+        if self.stated_confidence is not None:
+            return self.stated_confidence
+        day = release_day(ctx)
+        return self._overall(ctx, lambda p: procedure_confidence(p, day))
 
-    def confidence_by_type(self) -> dict[str, float]:
+    def confidence_by_type(self, ctx: ReleaseContext | None = None) -> dict[str, float]:
+        day = release_day(ctx)
         result: dict[str, float] = {}
         for proc in self.procedures:
-            result.setdefault(proc.type, procedure_confidence(proc))
+            result.setdefault(proc.type, procedure_confidence(proc, day))
         return result
 
     def evidence_confidence(self, ctx: ReleaseContext) -> float:
-        """The overall confidence by the module's rule, ignoring a stated overall value."""
+        """The overall confidence the evidence supports: the module's rule with every stated value
+        (overall and per procedure) ignored."""
+        day = release_day(ctx)
+        return self._overall(ctx, lambda p: evidence_procedure_confidence(p, day))
+
+    def _overall(self, ctx: ReleaseContext, score: Callable[[RollbackProcedure], float]) -> float:
         features = release_features(ctx)
-        scores = [procedure_confidence(p) for p in self.procedures]
+        scores = [score(p) for p in self.procedures]
         if not features:
             whole = [s for p, s in zip(self.procedures, scores, strict=True) if _applies_to_all(p)]
             return max(whole or scores, default=0.0)
@@ -289,34 +282,48 @@ class RollbackFields(SpecModel):
                 "the best confidence among the procedures that apply to 'all', or among all procedures when "
                 "none does (there are no release-plan features to check coverage against)"
             )
+        evidence = self.evidence_confidence(ctx)
         if self.stated_confidence is not None:
             return (
                 f"Overall {self.stated_confidence:.2f} was stated by the caller; the evidence rule gives "
-                f"{self.evidence_confidence(ctx):.2f}: {overall}; {PER_PROCEDURE_RULE}."
+                f"{evidence:.2f}: {overall}; {PER_PROCEDURE_RULE}."
             )
-        return f"Overall confidence is {overall}; {PER_PROCEDURE_RULE}."
+        text = f"Overall confidence is {overall}; {PER_PROCEDURE_RULE}."
+        computed = self.overall_confidence(ctx)
+        if f"{computed:.2f}" != f"{evidence:.2f}":
+            text += (
+                f" With the stated procedure confidences that is {computed:.2f}; the evidence alone gives "
+                f"{evidence:.2f}."
+            )
+        return text
 
     def fastest(self) -> RollbackProcedure | None:
         # min() keeps the first of equals, so ties go to the procedure listed first (the preferred one).
         return min(self.procedures, key=lambda p: p.time_to_rollback_minutes, default=None)
 
+    # --- coverage of the must-have features --------------------------------------------------------
 
-# --- confidence helpers (module level so tools.review can reuse them) ------------------------------
+    def must_have_coverage(self, ctx: ReleaseContext) -> list[tuple[Any, RollbackProcedure | None]]:
+        """Each must-have feature of the release plan with the fastest procedure that covers it (the
+        first listed among equals), or None when no procedure covers it."""
+        out: list[tuple[Any, RollbackProcedure | None]] = []
+        for feature in release_features(ctx):
+            if getattr(feature, "batch", None) != "must_have":
+                continue
+            covering = [p for p in self.procedures if covers(p, feature)]
+            out.append((feature, min(covering, key=lambda p: p.time_to_rollback_minutes, default=None)))
+        return out
+
+    def slowest_needed(self, ctx: ReleaseContext) -> tuple[Any, RollbackProcedure] | None:
+        """The slowest rollback a must-have feature may need: over the must-have features, the one whose
+        fastest covering procedure takes longest (the first such feature among equals)."""
+        covered = [(f, p) for f, p in self.must_have_coverage(ctx) if p is not None]
+        if not covered:
+            return None
+        return max(covered, key=lambda fp: fp[1].time_to_rollback_minutes)
 
 
-def rehearsal_passed(proc: RollbackProcedure) -> bool:
-    reh = proc.rehearsal
-    return reh is not None and reh.measured_minutes <= proc.time_to_rollback_minutes and not reh.issues_found
-
-
-def procedure_confidence(proc: RollbackProcedure) -> float:
-    """The stated confidence, else the one the evidence supports (see the module docstring)."""
-    if proc.confidence is not None:
-        return proc.confidence
-    value = REHEARSED_BY_COMPLEXITY[proc.complexity]
-    if not rehearsal_passed(proc):
-        value = min(value, UNREHEARSED_CAP)
-    return min(value, DATA_LOSS_CAP[proc.data_loss_risk])
+# --- coverage helpers (module level so tools.review can reuse them) -------------------------------
 
 
 def release_features(ctx: ReleaseContext) -> list[Any]:

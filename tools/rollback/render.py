@@ -6,18 +6,27 @@ confidence levels. The text helpers below (durations, levels, ranges) are only f
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ..base import ReleaseContext
 from ..markdown import bullets, fenced, inline_code, numbered
-from .model import (
+from .evidence import (
     DATA_LOSS_CAP,
-    PROCEDURE_NAMES,
     UNREHEARSED_CAP,
+    after_release,
+    evidence_procedure_confidence,
+    overstated,
+    procedure_confidence,
+    real_issues,
+    release_day,
+)
+from .model import (
+    PROCEDURE_NAMES,
     WHOLE_RELEASE,
     NotificationRule,
     RollbackFields,
     RollbackProcedure,
     RollbackStep,
-    procedure_confidence,
 )
 
 
@@ -83,7 +92,8 @@ def _render_testing(spec: RollbackFields) -> list[str]:
         lines = [f"Conducted: {reh.date.isoformat()}" + (f" ({reh.environment})" if reh.environment else "")]
         if reh.participants:
             lines.append("Participants: " + ", ".join(reh.participants))
-        lines.append("Issues found: " + ("; ".join(reh.issues_found) if reh.issues_found else "None"))
+        issues = real_issues(reh)
+        lines.append("Issues found: " + ("; ".join(issues) if issues else "None"))
         verdict = "within" if reh.measured_minutes <= proc.time_to_rollback_minutes else "SLOWER than"
         lines.append(
             f"Rollback time: {duration(reh.measured_minutes)} ({verdict} the stated "
@@ -129,26 +139,46 @@ def _render_communication(spec: RollbackFields) -> list[str]:
 
 
 def _render_confidence(spec: RollbackFields, ctx: ReleaseContext) -> list[str]:
+    day = release_day(ctx)
     lines = []
     for i, proc in enumerate(spec.procedures):
         lines.append(
-            f"**Type {i + 1} ({PROCEDURE_NAMES[proc.type]}):** {procedure_confidence(proc):.2f} - "
-            f"{confidence_reason(proc)}"
+            f"**Type {i + 1} ({PROCEDURE_NAMES[proc.type]}):** {procedure_confidence(proc, day):.2f} - "
+            f"{confidence_reason(proc, day)}"
         )
-    lines.append(f"**Overall Rollback Confidence:** {spec.overall_confidence(ctx):.2f}")
+    overall, evidence = spec.overall_confidence(ctx), spec.evidence_confidence(ctx)
+    line = f"**Overall Rollback Confidence:** {overall:.2f}"
+    if overstated(overall, evidence):
+        line += f" (the evidence supports {evidence:.2f})"
+    lines.append(line)
     return ["## Confidence Levels", bullets(lines), f"Rule: {spec.rule(ctx)}"]
 
 
-def confidence_reason(proc: RollbackProcedure) -> str:
+def confidence_reason(proc: RollbackProcedure, day: dt.date | None = None) -> str:
+    """Why a procedure has its confidence; for a stated one, what the evidence supports when less."""
+    evidence = evidence_procedure_confidence(proc, day)
     if proc.confidence is not None:
-        return "stated" + ("" if proc.rehearsal else ", not rehearsed")
+        why = "stated" + ("" if proc.rehearsal else ", not rehearsed")
+        if overstated(proc.confidence, evidence):
+            why += f"; the evidence supports {evidence:.2f} ({evidence_reason(proc, day)})"
+        return why
+    return evidence_reason(proc, day)
+
+
+def evidence_reason(proc: RollbackProcedure, day: dt.date | None) -> str:
+    """Why the evidence gives a procedure its figure (rehearsal, caps), ignoring a stated confidence."""
     reh = proc.rehearsal
     if reh is None:
         why = f"not rehearsed, capped at {UNREHEARSED_CAP:.2f}"
     elif reh.measured_minutes > proc.time_to_rollback_minutes:
         why = f"rehearsal slower than stated, capped at {UNREHEARSED_CAP:.2f}"
-    elif reh.issues_found:
+    elif real_issues(reh):
         why = f"rehearsal found issues, capped at {UNREHEARSED_CAP:.2f}"
+    elif after_release(reh, day):
+        why = (
+            f"rehearsal dated {reh.date.isoformat()}, after the release day {day}, "
+            f"capped at {UNREHEARSED_CAP:.2f}"
+        )
     else:
         complexity = level_text(proc.complexity).lower()
         why = f"rehearsed {reh.date.isoformat()} within the stated time, {complexity} complexity"
