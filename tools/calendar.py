@@ -137,6 +137,13 @@ def _bound(text: str, zone: ZoneInfo | None, name: str) -> date | datetime:
     )
 
 
+@lru_cache(maxsize=1024)
+def _bounds(start: str, end: str, timezone: str | None) -> tuple[date | datetime, date | datetime]:
+    """A freeze's parsed bounds, cached: next_working_day asks for them once per day it tries."""
+    zone = _zone(timezone) if timezone is not None else None
+    return _bound(start, zone, "start"), _bound(end, zone, "end")
+
+
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -174,8 +181,7 @@ class FreezeWindow(_Part):
         return self
 
     def _bounds(self) -> tuple[date | datetime, date | datetime]:
-        zone = _zone(self.timezone) if self.timezone is not None else None
-        return _bound(self.start, zone, "start"), _bound(self.end, zone, "end")
+        return _bounds(self.start, self.end, self.timezone)
 
     def days(self) -> tuple[date, date] | None:
         """First and last frozen day for a freeze given as dates, else None."""

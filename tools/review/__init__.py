@@ -8,7 +8,7 @@ Adding a rule is one decorated function in the module of its area.
 from __future__ import annotations
 
 from ..base import Finding, ReleaseContext
-from . import plan_rules, rollback_rules, rollout_rules
+from . import calendar_rules, plan_rules, rollback_rules, rollout_rules
 from .engine import (
     Issue,
     ReviewFinding,
@@ -22,7 +22,12 @@ from .engine import (
     run_rules,
 )
 
-RULES: tuple[Rule, ...] = (*plan_rules.RULES, *rollback_rules.RULES, *rollout_rules.RULES)
+RULES: tuple[Rule, ...] = (
+    *plan_rules.RULES,
+    *rollback_rules.RULES,
+    *rollout_rules.RULES,
+    *calendar_rules.RULES,
+)
 
 
 def review(ctx: ReleaseContext) -> list[ReviewFinding]:
