@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from release_planner.tools import calendar as cal
+from release_planner.tools.base import ReleaseContext
 from release_planner.tools.calendar import (
     FreezeWindow,
     ReleaseCalendar,
@@ -17,6 +18,8 @@ from release_planner.tools.calendar import (
     next_working_day,
     problems_on,
 )
+from release_planner.tools.examples import release_plan as plan_example
+from release_planner.tools.release_plan import ReleasePlanSpec
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
@@ -271,3 +274,31 @@ def test_the_next_working_day_skips_weekends_holidays_and_freezes() -> None:
     assert next_working_day(scotland, date(2026, 4, 2)) == date(2026, 4, 6)
     assert next_working_day(frozen, date(2026, 12, 17)) == date(2027, 1, 5)
     assert next_working_day(None, date(2026, 3, 20)) == date(2026, 3, 23)
+
+
+# ------------------------------------------------------------------ the plan's Markdown
+
+
+def test_the_plan_shows_its_calendar_and_a_plan_without_one_shows_none() -> None:
+    args = {
+        **plan_example.ARGS,
+        "calendar": {
+            "country": "GB",
+            "subdivision": "Scotland",
+            "freeze_windows": [
+                {"start": "2026-12-18", "end": "2027-01-04", "reason": "Year-end change freeze"},
+                {"start": "2026-11-27T00:00", "end": "2026-11-30T06:00", "timezone": "America/New_York",
+                 "reason": "Black Friday"},
+            ],
+        },
+    }  # fmt: skip
+    with_calendar = ReleasePlanSpec.model_validate(args)
+    without = ReleasePlanSpec.model_validate(plan_example.ARGS)
+    ctx = ReleaseContext("2.5.0")
+
+    assert (
+        "## Release Calendar\n\n**Public holidays:** GB-SCT\n**Freeze windows:**\n"
+        "- 2026-12-18 to 2027-01-04: Year-end change freeze\n"
+        "- from 2026-11-27 00:00 America/New_York until 2026-11-30 06:00 America/New_York: Black Friday\n\n"
+    ) in with_calendar.render(ctx)
+    assert "Release Calendar" not in without.render(ctx)
