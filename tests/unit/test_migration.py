@@ -54,7 +54,7 @@ def database_path(**changes: Any) -> dict[str, Any]:
         change="Rename user_name",
         change_type="database",
         phases=[
-            phase("Add username column", "expand", "T-30", "T-1"),
+            phase("Add username column", "expand", "T-28", "T-1"),  # a Monday: T-30 is a Saturday
             phase("Dual-write and backfill", "migrate", "T", "T+14"),
             phase("Drop user_name", "contract", "T+30"),
         ],

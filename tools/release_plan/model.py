@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ..base import SpecModel
+from ..calendar import ReleaseCalendar
 from ..common import MAX_ITEMS, ShortText, Text, Version
 
 Scale = Literal["very_low", "low", "medium", "high", "very_high"]
@@ -221,6 +222,11 @@ class ReleasePlanFields(SpecModel):
     )
     risks: list[Risk] = Field(
         default_factory=list, max_length=MAX_ITEMS, description="Known risks with their mitigation"
+    )
+    calendar: ReleaseCalendar | None = Field(
+        default=None,
+        description="Public holidays (by country) and freeze windows that the release day, rollout phase "
+        "changes, migration phases and runbook steps must avoid",
     )
 
     def feature_index(self) -> dict[str, int]:

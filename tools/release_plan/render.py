@@ -6,6 +6,7 @@ files under ``tests/unit/golden`` hold.
 
 from __future__ import annotations
 
+from ..calendar import ReleaseCalendar
 from ..common import release_type_of
 from .model import BATCH_ORDER, SCALE_LABEL, Feature, ReleasePlanFields, Scale, long_date, plain_date
 
@@ -41,6 +42,8 @@ def render(spec: ReleasePlanFields) -> str:
         f"**Target Date:** {long_date(spec.target_date)}\n"
         f"**Type:** {_TYPE_LABEL[spec.release_type]}"
     ]
+    if spec.calendar is not None:
+        parts.append(_render_calendar(spec.calendar))
     goals = []
     if spec.objectives:
         goals.append(
@@ -160,3 +163,12 @@ def _render_risks(spec: ReleasePlanFields) -> str:
         ]
         blocks.append(f"### {_RISK_HEADING[level]}\n" + "\n".join(items))
     return "\n\n".join(blocks)
+
+
+def _render_calendar(calendar: ReleaseCalendar) -> str:
+    region = calendar.region()
+    lines = [f"**Public holidays:** {region if region else 'none declared'}"]
+    if calendar.freeze_windows:
+        lines.append("**Freeze windows:**")
+        lines += [_bullet(f"{w.span()}: {w.reason}") for w in calendar.freeze_windows]
+    return "## Release Calendar\n\n" + "\n".join(lines)

@@ -8,7 +8,7 @@ Adding a rule is one decorated function in the module of its area.
 from __future__ import annotations
 
 from ..base import Finding, ReleaseContext
-from . import execution_rules, identity_rules, plan_rules, rollback_rules, rollout_rules
+from . import calendar_rules, execution_rules, identity_rules, plan_rules, rollback_rules, rollout_rules
 from .engine import (
     Issue,
     ReviewFinding,
@@ -27,6 +27,7 @@ RULES: tuple[Rule, ...] = (
     *rollback_rules.RULES,
     *rollout_rules.RULES,
     *identity_rules.RULES,
+    *calendar_rules.RULES,
     *execution_rules.RULES,
 )
 
