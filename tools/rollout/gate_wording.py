@@ -44,7 +44,8 @@ _REPLACEMENTS = (
     (re.compile(r"\ba\s*/\s*b\b|\bab[\s-]+test"), "abtest"),
 )
 # Clause boundaries: punctuation (not the point or comma inside a number) and joining words.
-_CLAUSES = re.compile(r"[;:!?()\[\]]|\.(?!\d)|,(?!\d{3})|\b(?:and|or|but|while|whereas|with|then|plus)\b")
+# A parenthesis stays in its clause: it usually qualifies it ("no increase (> 10%)").
+_CLAUSES = re.compile(r"[;:!?]|\.(?!\d)|,(?!\d{3})|\b(?:and|or|but|while|whereas|with|then|plus)\b")
 
 _NEGATION = re.compile(
     r"\b(?:no|not|none|never|without|zero|nothing|neither|nor|lack|lacks|absence|absent|unless|"
@@ -98,8 +99,13 @@ _MARGIN_STATED = re.compile(
     r"\bnoninferior(?:ity)?\b|\bequivalen(?:ce|t)\s+(?:test|margin|bound|bounds|range|limit)s?\b|\btost\b|"
     r"two one-sided|\bmargins?\b|\b(?:upper|lower|one-sided|confidence)\s+(?:bound|limit)s?\b|"
     r"\b(?:ci|confidence interval)\b[^;]*?(?:below|under|<|within|above|>)\s*" + _QUANTITY + "|"
-    r"\b(?:within|by more than)\s*" + _QUANTITY
+    r"\bby more than\s*" + _QUANTITY
 )
+# A quantity in a clause bounds the change ("no increase beyond 0.1 pp", "within 10% of baseline"),
+# unless it is the test's level or confidence ("at the 5% level", "95% CI").
+_BOUND = re.compile(_QUANTITY)
+_LEVEL_AFTER = re.compile(r"\s*(?:level|significance|confidence|ci|power|two-sided|one-sided)\b")
+_LEVEL_BEFORE = re.compile(r"(?:\bat(?:\s+the)?|\balpha\s*=?|α\s*=?|\bp\s*(?:<=?|>=?|=))\s*$")
 # Sample-ratio checks pass on "no significant mismatch" by design; they guard data, not safety.
 _DATA_QUALITY = re.compile(
     r"\bsrm\b|sample[\s-]ratio|ratio mismatch|traffic split|allocation|assignment ratio|imbalance"
@@ -144,7 +150,17 @@ def passes_on_no_difference(text: str, *, compared: bool = False) -> bool:
     return any(_clause_passes_on_nothing(c, compared) for c in clauses(text))
 
 
+def _bounds_the_change(clause: str) -> bool:
+    for match in _BOUND.finditer(clause):
+        before, after = clause[: match.start()], clause[match.end() :]
+        if not _LEVEL_AFTER.match(after) and not _LEVEL_BEFORE.search(before):
+            return True
+    return False
+
+
 def _clause_passes_on_nothing(clause: str, compared: bool) -> bool:
+    if _bounds_the_change(clause):
+        return False
     named = bool(_COMPARISON.search(clause) or _STATISTICAL.search(clause))
     negation = _NEGATION.search(clause)
     if negation:

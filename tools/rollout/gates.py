@@ -232,11 +232,13 @@ def _figures(spec: RolloutFields, i: int, p: Phase, gate: Gate, look: Look | Non
     except ValueError as exc:
         # tools.stats names fractions; say so, since the gate's rates are in percent.
         return replace(base, missing=f"{exc} (rates as fractions)", invalid=True)
-    exposed, source, per_hour = _traffic(spec, p)
+    exposed, source, daily = _traffic(spec, p)
     hours_needed = percent_needed = None
     if exposed is not None and exposed < needed_exposed and p.duration_hours is not None:
-        if per_hour:
-            hours_needed = math.ceil(needed_exposed / per_hour - _TINY)
+        if daily:
+            # The exposed arm is the bottleneck: one arm at the phase's share (tools.stats.traffic).
+            days = stats.days_to_reach(needed_exposed, daily_exposures=daily, traffic_share=share, arms=1)
+            hours_needed = math.ceil(days * 24 - _TINY)
         percent_needed = _percent_needed(gate, alpha, p, exposed)
     return replace(
         base,
@@ -250,14 +252,18 @@ def _figures(spec: RolloutFields, i: int, p: Phase, gate: Gate, look: Look | Non
 
 
 def _traffic(spec: RolloutFields, p: Phase) -> tuple[int | None, str | None, float | None]:
-    """(exposed units over the phase, where the figure comes from, exposed units per hour)."""
+    """(exposed units over the phase, where the figure comes from, daily units at 100% traffic).
+
+    From ``expected_users`` the daily figure is the one that phase's share and hours imply.
+    """
     hours = p.duration_hours
     if p.expected_users is not None:
-        return p.expected_users, "expected_users", (p.expected_users / hours if hours else None)
+        daily = p.expected_users * 24 / hours / (p.percent / 100) if hours else None
+        return p.expected_users, "expected_users", daily
     if spec.daily_exposures is None or hours is None:
         return None, None, None
-    per_hour = spec.daily_exposures * p.percent / 100 / 24
-    return math.floor(per_hour * hours + _TINY), "daily_exposures", per_hour
+    exposed = spec.daily_exposures * p.percent / 100 * hours / 24
+    return math.floor(exposed + _TINY * exposed), "daily_exposures", float(spec.daily_exposures)
 
 
 def _percent_needed(gate: Gate, alpha: float, p: Phase, exposed: int) -> int | None:
