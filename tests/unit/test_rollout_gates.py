@@ -9,6 +9,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 from statsmodels.stats.power import NormalIndPower, normal_sample_size_one_tail
 from statsmodels.stats.proportion import samplesize_proportions_2indep_onetail
@@ -331,3 +333,45 @@ def test_baseline_rate_and_baseline_sd_together_are_refused() -> None:
 def test_z_quantiles_used_by_the_figures_agree_with_scipy() -> None:
     # The one-sided 95% and 80% quantiles behind the example's 6,059: (1.6449 + 0.8416)^2 = 6.1826.
     assert math.isclose((z(0.95) + z(0.8)) ** 2 * 0.02 * 0.98 * 5 / 0.01**2, 6058.9, rel_tol=1e-4)
+
+
+# ---- any inputs -------------------------------------------------------------------------------------
+
+positive = st.floats(min_value=1e-6, max_value=1e12, allow_nan=False, allow_infinity=False)
+gate_inputs = st.fixed_dictionaries(
+    {"type": st.sampled_from(["non_inferiority", "superiority", "sequential"]), "metric": st.just("m")},
+    optional={
+        "margin": positive,
+        "mde": positive,
+        "alpha": st.floats(min_value=1e-9, max_value=0.49),
+        "power": st.floats(min_value=0.5, max_value=0.999999),
+        "baseline_rate": st.floats(min_value=1e-6, max_value=99.999999),
+        "baseline_sd": st.floats(min_value=1e-9, max_value=1e300),
+        "higher_is_better": st.booleans(),
+        "control_percent": st.floats(min_value=1e-6, max_value=99.999999),
+    },
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    gate=gate_inputs,
+    index=st.integers(min_value=0, max_value=4),
+    daily=st.one_of(st.none(), st.integers(min_value=1, max_value=10**12)),
+    spending=st.sampled_from([None, "obrien_fleming", "pocock", "bonferroni"]),
+)
+def test_any_gate_inputs_give_figures_findings_and_markdown_without_crashing(
+    gate: dict[str, Any], index: int, daily: int | None, spending: str | None
+) -> None:
+    try:
+        spec = plan({index: {"gate": gate}}, daily_exposures=daily, alpha_spending=spending)
+    except ValueError:
+        assume(False)
+        raise
+    for fig in figures(spec):
+        if fig.needed_exposed is not None:
+            assert fig.needed_exposed >= 1 and fig.needed_control >= 1
+        fig.summary(spec)
+    check_artifact(spec, EMPTY)
+    spec.render(EMPTY)
+    assert RolloutSpec.model_validate(spec.model_dump(mode="json")).computed(EMPTY) == spec.computed(EMPTY)

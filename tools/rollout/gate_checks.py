@@ -81,7 +81,7 @@ def _sample_findings(spec: RolloutFields, i: int, p: Phase, fig: GateFigures | N
         )
         out.append(warning("min_sample_below_computed", msg, f"phases[{i}].min_sample"))
     if fig.reached is False:
-        msg = f"{_name(i, p)}'s {gate.metric} gate ({_test_words(fig)}) {fig.summary(spec)}"
+        msg = f"the {gate.metric} gate of {_name(i, p)} ({_test_words(fig)}) {fig.summary(spec)}"
         out.append(warning("gate_sample_unreachable", msg, f"phases[{i}].duration_hours"))
     return out
 
@@ -144,7 +144,7 @@ def _repeated_gate_looks(spec: RolloutFields) -> list[Finding]:
         named = ", ".join(f"{i + 1} '{spec.phases[i].name}'" for i in indices)
         msg = (
             f"{metric} is tested at a fixed α in phases {named}; each look spends its full α, so repeated "
-            f"looks inflate false positives (about 14% with 5 looks at 0.05). "
+            f"looks inflate false positives (about 14% with 5 looks at 0.05): "
             + _spending_hint(len(indices), min(alphas))
         )
         out.append(warning("unsafe_ab_gate", msg, f"phases[{indices[1]}].gate"))

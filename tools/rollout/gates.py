@@ -232,6 +232,8 @@ def _figures(spec: RolloutFields, i: int, p: Phase, gate: Gate, look: Look | Non
     except ValueError as exc:
         # tools.stats names fractions; say so, since the gate's rates are in percent.
         return replace(base, missing=f"{exc} (rates as fractions)", invalid=True)
+    except OverflowError:
+        return replace(base, missing="the sample is too large to compute", invalid=True)
     exposed, source, daily = _traffic(spec, p)
     hours_needed = percent_needed = None
     if exposed is not None and exposed < needed_exposed and p.duration_hours is not None:
@@ -276,7 +278,7 @@ def _percent_needed(gate: Gate, alpha: float, p: Phase, exposed: int) -> int | N
         control = _control_share(gate, percent)
         try:
             _, need = _needed(gate, alpha, (percent / 100) / control)
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
         if exposed * percent / p.percent >= need:
             return percent
