@@ -63,7 +63,7 @@ def _sample_findings(spec: RolloutFields, i: int, p: Phase, fig: GateFigures | N
     elif fig.invalid:
         msg = (
             f"{_name(i, p)}: the {gate.metric} gate's inputs give no sample size: {fig.missing}; correct "
-            "baseline_rate, margin or mde (a rate in percent, the others in points)"
+            "the baseline, margin or mde (baseline_rate in percent, a rate's margin and mde in points)"
         )
         out.append(warning("gate_inputs_invalid", msg, f"phases[{i}].gate"))
     elif fig.needed_exposed is None and p.min_sample is None:
