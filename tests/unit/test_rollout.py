@@ -173,6 +173,32 @@ def test_corrected_example_computes_the_whole_timeline():
         "percentages": [1.0, 5.0, 20.0, 50.0, 100.0],
         "flag_removal_date": "2026-04-01",
         "gated_phases": 4,
+        "gates": [
+            {
+                "phase": "Early Adopters",
+                "metric": "conversion_rate",
+                "type": "non_inferiority",
+                "test": "non_inferiority",
+                "sides": 1,
+                "look": 1,
+                "looks": 1,
+                "alpha_spending": None,
+                "alpha": 0.05,
+                "power": 0.8,
+                # 2% baseline, 1-point margin, 20% exposed against the other 80% (checked with
+                # statsmodels in test_rollout_gates.py)
+                "needed_exposed": 1515,
+                "needed_control": 6059,
+                "expected_exposed": 2000,
+                "traffic_source": "expected_users",
+                "reached": True,
+                "hours_needed": None,
+                "percent_needed": None,
+                "summary": (
+                    "needs 1,515 exposed and 6,059 in control; the phase's 2,000 expected users: enough"
+                ),
+            }
+        ],
     }
 
 
@@ -410,8 +436,9 @@ def test_sample_a_phase_cannot_reach_warns():
     ]
 
 
-def test_gate_without_a_minimum_sample_warns():
-    assert codes(with_phase(2, min_sample=None)) == [
+def test_gate_without_a_minimum_sample_or_the_inputs_to_compute_it_warns():
+    gate = {"type": "non_inferiority", "metric": "conversion_rate", "margin": 1.0}
+    assert codes(with_phase(2, min_sample=None, gate=gate)) == [
         ("warning", "gate_without_min_sample", "phases[2].min_sample")
     ]
 
@@ -442,8 +469,10 @@ def test_fixed_alpha_gate_repeated_across_phases_is_unsafe():
 def test_repeated_looks_with_split_alpha_or_a_sequential_test_are_fine():
     split = copy.deepcopy(ARGS)
     split["phases"][2]["gate"]["alpha"] = 0.025
+    # The halved α needs larger samples (1,923 and 3,077 at these inputs), so the minimums rise too.
+    split["phases"][2]["min_sample"] = 2000
     split["phases"][3].update(
-        gate=copy.deepcopy(split["phases"][2]["gate"]), min_sample=3000, expected_users=5000
+        gate=copy.deepcopy(split["phases"][2]["gate"]), min_sample=3100, expected_users=5000
     )
     assert check_artifact(RolloutSpec.model_validate(split), EMPTY) == []
     sequential = copy.deepcopy(ARGS)

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from ..base import SpecModel
 from ..common import MAX_ITEMS, ShortText, Text, Version
+from ..names import key
 from ..results import GateEvaluation
 
 DecisionValue = Literal["go", "hold", "rollback"]
@@ -77,7 +78,7 @@ class DecisionFields(SpecModel):
 
 def norm(text: str) -> str:
     """Names compared the way people write them: case, spaces, '-', '_' and '.' do not matter."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+    return key(text)
 
 
 def phase_number(rollout: Any, ref: int | str) -> int | None:

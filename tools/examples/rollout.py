@@ -4,7 +4,8 @@
 was a Sunday), every phase hashes userId in one group so cohorts nest, the named segments ride along
 as extra inclusions, the rollout halts on exactly the rollback's automatic triggers with the same
 thresholds (the skill halted on two of its four triggers), no phase changes on a weekend, and the
-20% phase decides conversion with a non-inferiority test that has a margin and a minimum n.
+20% phase decides conversion with a non-inferiority test that has a margin, a baseline rate and a
+minimum n at least the sample the server computes for it.
 
 ``SEED_AS_WRITTEN`` keeps the skill's choices, so checking it reports what release-domain §7 lists:
 cohorts that do not nest, a 3% halt against 5% rollback triggers, weekend phase changes and a
@@ -140,7 +141,7 @@ ARGS: dict[str, Any] = {
                 cond("elasticsearch_cpu", "<", 70, "percent", 30),
                 cond("elasticsearch_memory", "<", 80, "percent", 30),
             ],
-            "min_sample": 1500,
+            "min_sample": 1600,
             "expected_users": 2000,
             "decision_owner": "Alice Chen + Product Lead + Finance (payment sign-off)",
             "go_rules": [
@@ -148,7 +149,15 @@ ARGS: dict[str, Any] = {
                 "Conversion non-inferior: the upper bound of the drop is below 1 percentage point",
             ],
             "no_go_rules": ["Any payment dispute, conversion harm not ruled out, or infrastructure stress"],
-            "gate": {"type": "non_inferiority", "metric": "conversion_rate", "margin": 1.0, "alpha": 0.05},
+            # A 2% conversion rate, a 1-point margin, one-sided α = 0.05 and 80% power need 1,515
+            # exposed users against the 80% not yet in the phase; the server computes it.
+            "gate": {
+                "type": "non_inferiority",
+                "metric": "conversion_rate",
+                "margin": 1.0,
+                "alpha": 0.05,
+                "baseline_rate": 2.0,
+            },
         },
         {
             "name": "Majority Rollout",

@@ -15,9 +15,10 @@ its Markdown and gantt chart. ``RolloutSpec`` puts them behind the spec protocol
 from __future__ import annotations
 
 from ..base import ArtifactKind, Finding, ReleaseContext
-from .checks import FAMILY_ALPHA
 from .checks import check as check_plan
 from .clock import WEEKDAYS, BusinessHours, DayName, StartTime, check_wall_time, load_zone
+from .gate_checks import FAMILY_ALPHA
+from .gates import figures as gate_figures
 from .model import Approach, Flag, Gate, GateType, Phase, PhaseWindow, RolloutFields, Targeting
 from .render import gantt as gantt_chart
 from .render import plan_title
@@ -84,6 +85,7 @@ class RolloutSpec(RolloutFields):
             "percentages": [p.percent for p in self.phases],
             "flag_removal_date": removal.isoformat() if removal else None,
             "gated_phases": sum(1 for p in self.phases if p.decision_owner or p.gate),
+            "gates": [f.as_dict(self) for f in gate_figures(self)],
         }
 
     def render(self, ctx: ReleaseContext) -> str:

@@ -10,25 +10,12 @@ functions ``check`` calls.
 
 from __future__ import annotations
 
-import re
-
 from .. import names
 from ..base import Finding, error, warning
 from ..common import MetricCondition, in_base_unit
 from .clock import DAY_NAMES, fmt_time
-from .model import Gate, Phase, RolloutFields, fmt_hours, fmt_num
-
-# Repeated fixed-horizon looks at one metric are acceptable only if their alphas add up to no more
-# than the conventional family-wise 5% (a Bonferroni split); otherwise each look spends the full alpha.
-FAMILY_ALPHA = 0.05
-# Go rules that pass a superiority test on the absence of significance ("no difference" is not "safe").
-_NO_DIFFERENCE_RE = re.compile(
-    r"\bno\s+(?:statistical(?:ly)?\s+)?(?:significant\s+)?(?:statistical\s+)?difference"
-    r"|\bnot\s+(?:statistically\s+)?significant(?:ly)?\b",
-    re.IGNORECASE,
-)
-# Weaker wording ("neutral A/B results") that means the same only next to a superiority test.
-_NEUTRAL_RE = re.compile(r"\bneutral\b|\binconclusive\b", re.IGNORECASE)
+from .gate_checks import check_gates
+from .model import Phase, RolloutFields, fmt_hours, fmt_num
 
 
 def check(spec: RolloutFields) -> list[Finding]:
@@ -202,53 +189,7 @@ def _check_windows(spec: RolloutFields) -> list[Finding]:
 
 
 def _check_samples_and_gates(spec: RolloutFields) -> list[Finding]:
-    out = []
-    for i, p in enumerate(spec.phases):
-        if p.min_sample is not None and p.expected_users is not None and p.min_sample > p.expected_users:
-            msg = (
-                f"phase {i + 1} '{p.name}' needs {p.min_sample} before deciding but expects only "
-                f"{p.expected_users}; lengthen the phase, raise its percentage, or take the decision in "
-                "a "
-                "later phase that can reach the sample"
-            )
-            out.append(warning("sample_unreachable", msg, f"phases[{i}].min_sample"))
-        if p.gate is not None and p.min_sample is None:
-            msg = (
-                f"phase {i + 1} '{p.name}' gates on {p.gate.metric} but sets no min_sample, so the "
-                "test's power is unknown; add min_sample (and expected_users) from a sample-size "
-                "calculation"
-            )
-            out.append(warning("gate_without_min_sample", msg, f"phases[{i}].min_sample"))
-        superiority = p.gate is not None and p.gate.type == "superiority"
-        passes_on_nothing = any(
-            _NO_DIFFERENCE_RE.search(rule) or (superiority and _NEUTRAL_RE.search(rule))
-            for rule in p.go_rules
-        )
-        if passes_on_nothing and (p.gate is None or superiority):
-            what = f"a superiority test on {p.gate.metric}" if p.gate else "a significance test"
-            msg = (
-                f"phase {i + 1} '{p.name}' goes ahead when {what} finds no significant difference, but "
-                "absence of evidence is not evidence of no harm. Use a non_inferiority gate with a "
-                "margin "
-                "(go only if the harm's upper bound is below it) or a sequential test"
-            )
-            out.append(warning("unsafe_ab_gate", msg, f"phases[{i}].go_rules"))
-    looks: dict[str, list[tuple[int, Gate]]] = {}
-    for i, p in enumerate(spec.phases):
-        if p.gate is not None and p.gate.type != "sequential":
-            looks.setdefault(p.gate.metric, []).append((i, p.gate))
-    for metric, gated in sorted(looks.items()):
-        if len(gated) < 2 or sum(g.alpha for _, g in gated) <= FAMILY_ALPHA + 1e-12:
-            continue
-        named = ", ".join(f"{i + 1} '{spec.phases[i].name}'" for i, _ in gated)
-        msg = (
-            f"{metric} is tested at a fixed α in phases {named}; each look spends the full α, so "
-            "repeated "
-            "looks inflate false positives (about 14% with 5 looks at 0.05). Use a sequential gate, or "
-            f"split α across the looks so they add up to at most {FAMILY_ALPHA:g}"
-        )
-        out.append(warning("unsafe_ab_gate", msg, f"phases[{gated[1][0]}].gate"))
-    return out
+    return check_gates(spec)
 
 
 def _check_calendar(spec: RolloutFields) -> list[Finding]:

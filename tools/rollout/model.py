@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..base import SpecModel
 from ..common import MAX_ITEMS, LongText, MetricCondition, ShortText, Text, Version
+from ..stats import SpendingMethod
 from .clock import BusinessHours, InputModel, StartTime, load_zone
 
 Approach = Literal["canary", "blue_green", "rolling", "feature_flag"]
@@ -71,7 +72,11 @@ class Targeting(InputModel):
 
 
 class Gate(InputModel):
-    """A statistical go/no-go test at the end of a phase (release-domain §4)."""
+    """A statistical go/no-go test at the end of a phase (release-domain §4). With baseline_rate or
+    baseline_sd and the margin or mde, the server computes the sample it needs."""
+
+    # Rates are in percent and a rate's margin and mde in percentage points, as people write them;
+    # gates.py divides them by 100 before they reach tools.stats, which takes fractions.
 
     type: GateType = Field(
         description=(
@@ -94,19 +99,86 @@ class Gate(InputModel):
         default=0.05,
         gt=0,
         lt=0.5,
-        description="Significance level (one-sided for non_inferiority), e.g. 0.05",
+        description=(
+            "Significance level (one-sided for non_inferiority), e.g. 0.05; with alpha_spending, the total "
+            "over all looks at this metric"
+        ),
+    )
+    baseline_rate: float | None = Field(
+        default=None,
+        gt=0,
+        lt=100,
+        allow_inf_nan=False,
+        description="For a rate: its current value in percent, e.g. 3.1; margin and mde are then in points",
+    )
+    baseline_sd: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="For a mean (latency, order value): its standard deviation per unit, in its own unit",
+    )
+    mde: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description=(
+            "Smallest change worth detecting, in the metric's unit (points for a rate); for superiority, "
+            "or sequential without a margin"
+        ),
+    )
+    power: float = Field(default=0.8, ge=0.5, lt=1, description="Power of the test, e.g. 0.8")
+    higher_is_better: bool = Field(
+        default=True, description="false for harm metrics such as error_rate or latency"
+    )
+    control_percent: float | None = Field(
+        default=None,
+        gt=0,
+        lt=100,
+        allow_inf_nan=False,
+        description=(
+            "Share of all traffic in the comparison arm, e.g. 5 for a same-size holdout; default: "
+            "everyone not in the phase"
+        ),
     )
 
     @model_validator(mode="after")
     def _margin_when_needed(self) -> Gate:
         if self.type == "non_inferiority" and self.margin is None:
             raise ValueError("a non_inferiority gate needs a margin (the largest harm you accept), e.g. 1.0")
+        if self.baseline_rate is not None and self.baseline_sd is not None:
+            raise ValueError(
+                "give baseline_rate for a rate (e.g. 3.1 for 3.1%) or baseline_sd for a mean, not both"
+            )
         return self
+
+    @property
+    def is_rate(self) -> bool:
+        return self.baseline_rate is not None
+
+    @property
+    def is_harm_test(self) -> bool:
+        """A one-sided test that the harm stays below the margin (non-inferiority, maybe sequential)."""
+        return self.type == "non_inferiority" or (self.type == "sequential" and self.margin is not None)
+
+    @property
+    def effect(self) -> float | None:
+        """The effect the sample is planned for: the margin of a harm test, else the mde."""
+        return self.margin if self.is_harm_test else self.mde
+
+    def amount(self, value: float) -> str:
+        """A margin or mde with its unit: points for a rate, the metric's own unit otherwise."""
+        return f"{value:g} pp" if self.is_rate else f"{value:g}"
 
     def describe(self) -> str:
         text = f"{_GATE_LABEL[self.type]} on {self.metric}"
         if self.margin is not None:
-            text += f", margin {self.margin:g}"
+            text += f", margin {self.amount(self.margin)}"
+        if self.mde is not None:
+            text += f", minimum detectable effect {self.amount(self.mde)}"
+        if self.baseline_rate is not None:
+            text += f", baseline {self.baseline_rate:g}%"
+        if self.baseline_sd is not None:
+            text += f", standard deviation {self.baseline_sd:g}"
         return text + f", α = {self.alpha:g}"
 
 
@@ -253,6 +325,22 @@ class RolloutFields(SpecModel):
     )
     flag_removal_after_days: int = Field(
         default=7, ge=0, le=365, description="Days after the last phase change to remove the flags, e.g. 7"
+    )
+    daily_exposures: int | None = Field(
+        default=None,
+        ge=1,
+        le=10**12,
+        description=(
+            "Units the gates count (users or sessions) arriving per day at 100% traffic, e.g. 200000; "
+            "with each phase's share and hours it gives the gate's sample"
+        ),
+    )
+    alpha_spending: SpendingMethod | None = Field(
+        default=None,
+        description=(
+            "How gates on one metric in several phases share its alpha, each phase a look: "
+            "obrien_fleming, pocock or bonferroni"
+        ),
     )
 
     # ---- timeline -----------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from ..base import ReleaseContext
 from .clock import fmt_date, fmt_time
-from .model import Flag, Phase, PhaseWindow, RolloutFields, fmt_hours, fmt_num
+from .gates import figures as gate_figures
+from .model import Flag, Gate, Phase, PhaseWindow, RolloutFields, fmt_hours, fmt_num
 
 _APPROACH_LABEL = {
     "canary": "Canary",
@@ -99,7 +100,7 @@ def _render_phase(spec: RolloutFields, w: PhaseWindow) -> str:
             "\n".join(["**Metrics to Monitor:**", *(f"- {m.describe()}" for m in p.metric_targets)])
         )
     if p.gate is not None:
-        sections.append(f"**Decision gate:** {p.gate.describe()}")
+        sections.append(_render_gate(spec, w.index, p.gate))
     if p.go_rules or p.no_go_rules or p.decision_owner:
         if w.end is not None:
             title = f"**Go/No-Go Decision ({fmt_time(w.end)}, day {spec.day_number(w.end)}):**"
@@ -112,6 +113,17 @@ def _render_phase(spec: RolloutFields, w: PhaseWindow) -> str:
             rules.append(f"- Decision maker: {p.decision_owner}")
         sections.append("\n".join(rules))
     return "\n\n".join(sections)
+
+
+def _render_gate(spec: RolloutFields, index: int, gate: Gate) -> str:
+    """The gate, the sample its test needs against the phase's traffic, and its look's alpha."""
+    lines = [f"**Decision gate:** {gate.describe()}"]
+    fig = next((f for f in gate_figures(spec) if f.index == index), None)
+    if fig is not None:
+        lines.append(f"**Gate sample:** {fig.summary(spec)}")
+        if fig.look is not None and fig.look.looks > 1:
+            lines.append(f"**Gate look:** {fig.look.describe(gate.metric)}")
+    return "\n".join(lines)
 
 
 def _describe_targeting(spec: RolloutFields, p: Phase) -> str:
