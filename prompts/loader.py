@@ -201,6 +201,7 @@ PROMPT_FILES: tuple[str, ...] = (
     "plan_rollout.md",
     "write_runbook.md",
     "link_and_summarize.md",
+    "run_gate_review.md",
 )
 
 

@@ -33,7 +33,9 @@ from pydantic_core import PydanticUndefined
 
 from ..tools.common import Version
 from ..tools.errors import InvalidInput, NotFound, PlannerError
+from ..tools.evaluating import Observation
 from ..tools.results import (
+    GateEvaluation,
     LinkResult,
     ReleasePage,
     ReleaseStatusView,
@@ -69,7 +71,7 @@ LINK = ToolAnnotations(
 )
 
 READ_TOOL_NAMES = ("get_release_plan", "list_release_plans", "summarize_release")
-RUN_READ_TOOL_NAMES = ("get_release_status",)
+RUN_READ_TOOL_NAMES = ("evaluate_gate", "get_release_status")
 MAX_AGENT_CHARS = 100
 
 
@@ -470,9 +472,45 @@ async def get_release_status(version: VersionArg, ctx: Context) -> ReleaseStatus
     return await _run(_state(ctx).planner.get_release_status, version)
 
 
+EVALUATE_DESCRIPTION = """\
+While the rollout runs: judge one phase's gate from observed data (read-only, stores nothing). Give
+the counts per arm for the gate's metric, and for any halt-threshold or target metric you have.
+
+Checks the sample ratio against the phase's planned split (p < 0.001: hold, the data cannot be
+trusted), the halt thresholds (crossed: rollback), then the gate's effect with its interval at the
+alpha the plan spends at this look: go, rollback, or hold with how many more exposures each arm needs
+and when the phase's traffic reaches them. Pass the result as record_decision's evidence."""
+
+
+async def evaluate_gate(
+    version: VersionArg,
+    phase: Annotated[
+        int | str, Field(description="The phase whose gate to judge: its name, or its number (1 = first)")
+    ],
+    observations: Annotated[
+        list[Observation],
+        Field(min_length=1, max_length=100, description="One entry per observed metric"),
+    ],
+    ctx: Context,
+    look: Annotated[
+        int | None,
+        Field(ge=1, le=100, description="Which look at this gate's metric this is; default the plan's"),
+    ] = None,
+) -> GateEvaluation:
+    return await _run(_state(ctx).planner.evaluate_gate, version, phase, observations, look)
+
+
 def run_read_tools() -> list[Tool]:
     """The read-only tools for running a planned release."""
     return [
+        _finish(
+            Tool.from_function(
+                evaluate_gate,
+                title="Evaluate a phase's gate",
+                description=EVALUATE_DESCRIPTION,
+                annotations=READ,
+            )
+        ),
         _finish(
             Tool.from_function(
                 get_release_status,

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .evaluating import GateEvaluator, Observation
 from .founding import ReleaseFounder
 from .linking import ExtraLink, ReleaseLinker
 from .listing import ReleaseLister, ReleaseStatus
@@ -31,6 +32,7 @@ from .ports import Store
 from .reading import ReleaseReader
 from .registry import KINDS
 from .results import (
+    GateEvaluation,
     LinkResult,
     ReleasePage,
     ReleaseStatusView,
@@ -99,6 +101,7 @@ class ReleasePlanner:
         self.reader = ReleaseReader(self.loader, max_markdown_chars)
         self.lister = ReleaseLister(store, self.loader)
         self.tracker = ReleaseTracker(self.loader, clock)
+        self.evaluator = GateEvaluator(self.loader, clock)
 
     # Steps 1-5: one write per artifact kind (the spec's type says which kind).
     def create_release_plan(
@@ -143,6 +146,11 @@ class ReleasePlanner:
     # Running the plan
     def get_release_status(self, version: str) -> ReleaseStatusView:
         return self.tracker.status(version)
+
+    def evaluate_gate(
+        self, version: str, phase: int | str, observations: list[Observation], look: int | None = None
+    ) -> GateEvaluation:
+        return self.evaluator.evaluate(version, phase, observations, look)
 
     # Resources
     def release_markdown(self, version: str) -> str:

@@ -61,6 +61,18 @@ class Session:
             }
         if tool == "list_release_plans":
             return {"status": "todo", "limit": 5}
+        if tool == "evaluate_gate":
+            return {
+                "version": "2.5.0",
+                "phase": "Early Adopters",
+                "observations": [
+                    {
+                        "metric": "conversion_rate",
+                        "control": {"exposures": 8000, "events": 160},
+                        "treatment": {"exposures": 2000, "events": 41},
+                    }
+                ],
+            }
         if tool == "record_decision":
             # A hold keeps phase 1 under way, so the same call may be repeated after any mutation.
             return {

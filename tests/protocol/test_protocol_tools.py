@@ -37,10 +37,17 @@ ALL_TOOLS = [
     "get_release_plan",
     "list_release_plans",
     "summarize_release",
+    "evaluate_gate",
     "get_release_status",
     "record_decision",
 ]
-READ_TOOLS = ["get_release_plan", "list_release_plans", "summarize_release", "get_release_status"]
+READ_TOOLS = [
+    "get_release_plan",
+    "list_release_plans",
+    "summarize_release",
+    "evaluate_gate",
+    "get_release_status",
+]
 SEED_STEPS: list[tuple[str, dict[str, Any]]] = [
     ("create_release_plan", plan_example.ARGS),
     ("design_rollback", rollback_example.ARGS),

@@ -20,9 +20,17 @@ from release_planner.prompts.loader import (
 )
 from release_planner.tools import results
 from release_planner.tools.errors import InvalidInput
+from release_planner.tools.evaluating import Observation
 from release_planner.tools.service import WRITE_TOOLS, ExtraLink, ReleasePlanner
 
-READ_AND_LINK_TOOLS = ("link_release_entities", "get_release_plan", "list_release_plans", "summarize_release")
+READ_AND_LINK_TOOLS = (
+    "link_release_entities",
+    "get_release_plan",
+    "list_release_plans",
+    "summarize_release",
+    "evaluate_gate",
+    "get_release_status",
+)
 KNOWN_TOOLS = frozenset(t.name for t in WRITE_TOOLS) | frozenset(READ_AND_LINK_TOOLS)
 
 # Tool names follow verb_noun; any identifier shaped like that in a prompt is taken as a tool reference,
@@ -38,6 +46,7 @@ STEP_TOOLS = {
     "plan_rollout": ("plan_rollout",),
     "write_runbook": ("create_runbook",),
     "link_and_summarize": ("link_release_entities", "get_release_plan", "summarize_release"),
+    "run_gate_review": ("get_release_status", "evaluate_gate", "record_decision"),
 }
 SKILL_ORDER = (
     "create_release_plan",
@@ -77,6 +86,7 @@ def test_every_prompt_file_loads_in_skill_order_with_a_name_matching_its_file():
         "plan_rollout",
         "write_runbook",
         "link_and_summarize",
+        "run_gate_review",
     ]
     for p in prompts:
         assert p.title and p.description and p.body.strip()
@@ -161,6 +171,9 @@ def test_every_field_a_prompt_names_in_backticks_exists_in_a_tool_schema_or_resu
         results.ReleaseView,
         results.ReleasePage,
         results.StakeholderSummary,
+        results.GateEvaluation,
+        results.ReleaseStatusView,
+        Observation,
     ]:
         _property_names(model.model_json_schema(), vocabulary)
     named = {
