@@ -39,7 +39,7 @@ from ...tools.ports import (
     is_entity_id,
 )
 from . import format as fmt
-from .index import EntityIndex
+from .index import EntityIndex, summarize
 from .refs import (
     IN_DELETE_SELF,
     IN_IGNORED,
@@ -58,6 +58,7 @@ from .refs import (
     ref_value,
     stat_sig,
 )
+from .summaries import SummaryCache
 
 __all__ = ["JOURNAL_DIR", "GitRefsStore", "Refresh"]
 
@@ -149,7 +150,8 @@ class GitRefsStore:
         self._refs = RefFiles(self._common)
         self._engram_dir = os.path.join(self._common, "refs", "engram")
         self._step_hook: StepHook | None = None  # tests: simulate a crash at a transaction step
-        self._index = EntityIndex()
+        self._index = EntityIndex(loader=self._load_entity)
+        self._summaries = SummaryCache(self._common)
         self._loose: dict[str, dict[str, str]] = {t: {} for t in ENTITY_TYPES}
         self._loose_side: dict[str, dict[int, set[str]]] = {t: {} for t in ENTITY_TYPES}
         self._packed_ours: dict[str, str] = {}
@@ -296,6 +298,8 @@ class GitRefsStore:
                 self._ino.close()
                 self._ino = None
             self._refs.close()
+            if not self._closed and self._scanned:
+                self._summaries.save(self._cache_rows())
             if not self._closed:
                 self._repo.free()  # pack files and their maps; the object is unusable afterwards
             self._closed = True
@@ -321,7 +325,7 @@ class GitRefsStore:
             name = fmt.entity_ref(t, eid)
             old = self._applied.get(name)
             revision = self._index.revision(t, eid)
-            readable = self._index.get(t, eid) is not None
+            readable = self._index.has(t, eid)
             fmt.check_revision(change, exists=old is not None, revision=revision, readable=readable)
             stored = self._load_data(t, eid, old) if change.expected_revision is not None else None
             blob = fmt.render_change(change, stored=stored, now=now)
@@ -352,7 +356,8 @@ class GitRefsStore:
         self._loose_side[t].setdefault(n, set()).add(eid)
         self._side_ns.setdefault((t, eid), set()).add(n)
         self._index.set_revision(t, eid, max(self._side_ns[(t, eid)]))
-        return self._index.put(p.parsed.entity, p.parsed.sort_ns)
+        self._summaries.dirty = True
+        return self._index.put(p.parsed.entity, p.parsed.sort_ns, p.blob_oid)
 
     # --- workspace --------------------------------------------------------------------------------
 
@@ -433,8 +438,13 @@ class GitRefsStore:
         except OSError as exc:
             log.warning("engram store: cannot recover interrupted writes: %s", exc)
         if not self._scanned:
-            self._full_scan()
+            self._summaries.load()
+            try:
+                self._full_scan()
+            finally:
+                self._summaries.release()
             self._scanned = True
+            self._summaries.save(self._cache_rows())
             return
         if self._ino is not None:
             try:
@@ -699,20 +709,52 @@ class GitRefsStore:
         elif not _OID_RE.match(value):
             problem = f"the ref does not point at an object ({value[:60]!r})"
         else:
-            raw = self._read_blob(value)
-            if raw is None:
-                problem = f"the ref points at {value}, which is missing or not a blob"
+            known = self._summaries.lookup(value, t, eid)
+            if isinstance(known, str):
+                problem = known
+            elif known is not None:
+                self._problems.pop(name, None)
+                self._index.put_summary(t, eid, known, value)
+                return
             else:
-                result = fmt.read_entity(t, eid, raw, self._index.revision(t, eid))
-                if isinstance(result, StoreProblem):
-                    problem = result.reason
+                raw = self._read_blob(value)
+                if raw is None:
+                    problem = f"the ref points at {value}, which is missing or not a blob"
                 else:
-                    self._problems.pop(name, None)
-                    self._index.put(result.entity, result.sort_ns)
-                    return
+                    result = fmt.read_entity(t, eid, raw, self._index.revision(t, eid))
+                    self._summaries.dirty = True
+                    if isinstance(result, StoreProblem):
+                        problem = result.reason
+                    else:
+                        self._problems.pop(name, None)
+                        self._index.put_summary(t, eid, summarize(result.entity, result.sort_ns), value)
+                        return
         self._index.remove(t, eid)
         self._problems[name] = problem
         log.warning("engram store: skipping %s: %s", name, problem)
+
+    def _load_entity(self, t: str, eid: str, ref: object, revision: int) -> StoredEntity | None:
+        """The index's loader: one entity from its blob, parsed when a query needs it."""
+        raw = self._read_blob(ref) if isinstance(ref, str) else None
+        if raw is None:
+            log.warning("engram store: the blob %s of %s %s is no longer readable", ref, t, eid)
+            return None
+        result = fmt.read_entity(t, eid, raw, revision)
+        return result.entity if not isinstance(result, StoreProblem) else None
+
+    def _cache_rows(self) -> Iterable[tuple[str, str, str, object]]:
+        """(blob id, type, id, summary or problem) of every entity ref this store has read."""
+        for name, oid in self._applied.items():
+            where = _split_ref(name)
+            if where is None:
+                continue
+            t, eid, _n = where
+            problem = self._problems.get(name)
+            if problem is not None:
+                yield oid, t, eid, problem
+                continue
+            if self._index.ref(t, eid) == oid:
+                yield oid, t, eid, self._index.summary(t, eid)
 
 
 def _file_sig(entry: os.DirEntry[str]) -> tuple[int, int, int, int] | None:

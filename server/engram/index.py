@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import deque
-from collections.abc import Iterable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import NamedTuple
 
 from ...tools.errors import AmbiguousId, InvalidInput, NotFound
 from ...tools.ports import (
@@ -73,11 +74,54 @@ class _Multi:
         return list(self._map)
 
 
-class EntityIndex:
-    """Entities by type and id, with secondary maps for the port's queries. Not thread-safe."""
+class Summary(NamedTuple):
+    """What the index keeps of one entity: exactly what its queries need, not the entity itself.
 
-    def __init__(self) -> None:
-        self._entities: dict[str, dict[str, tuple[StoredEntity, int]]] = {t: {} for t in ENTITY_TYPES}
+    Computed from the parsed entity once per blob (so it can be cached by blob id across restarts)."""
+
+    sort_ns: int  # envelope timestamp: the order ``find`` returns (newest first)
+    releases: tuple[str, ...]
+    kind: str | None
+    tags: tuple[str, ...]
+    source: str | None  # link ends (relationships only)
+    target: str | None
+    active: bool
+    bidirectional: bool
+
+
+def summarize(entity: StoredEntity, sort_ns: int) -> Summary:
+    rec = entity.record
+    if isinstance(rec, LinkRecord):
+        return Summary(
+            sort_ns, (), None, (), rec.source_id, rec.target_id, rec.active, rec.direction == "bidirectional"
+        )
+    releases = tuple(sorted(_release_keys(entity)))
+    return Summary(sort_ns, releases, _kind_key(entity), tuple(rec.tags), None, None, True, False)
+
+
+# Loads one entity by what the index holds for it (the git store: its blob id), at a given revision.
+Loader = Callable[[str, str, object, int], StoredEntity | None]
+
+
+class _Entry:
+    __slots__ = ("ref", "summary")
+
+    def __init__(self, ref: object, summary: Summary) -> None:
+        self.ref = ref  # a blob id (with a loader) or the StoredEntity itself (without one)
+        self.summary = summary
+
+
+class EntityIndex:
+    """Entities by type and id, with secondary maps for the port's queries. Not thread-safe.
+
+    With a ``loader`` the index keeps a ``Summary`` and a blob id per entity and loads entities on
+    demand (the most recently used are kept), so memory does not grow with the entities' content."""
+
+    def __init__(self, loader: Loader | None = None, cache_size: int = 4096) -> None:
+        self._loader = loader
+        self._cache: OrderedDict[tuple[str, str], tuple[object, StoredEntity]] = OrderedDict()
+        self._cache_size = cache_size
+        self._entities: dict[str, dict[str, _Entry]] = {t: {} for t in ENTITY_TYPES}
         self._revisions: dict[str, dict[str, int]] = {t: {} for t in ENTITY_TYPES}
         self._release: dict[str, _Multi] = {t: _Multi() for t in ENTITY_TYPES}
         self._kind: dict[str, _Multi] = {t: _Multi() for t in ENTITY_TYPES}
@@ -85,46 +129,55 @@ class EntityIndex:
         self._out = _Multi()
         self._in = _Multi()
         self._sorted_ids: dict[str, list[str] | None] = {t: None for t in ENTITY_TYPES}
+        self._sorted_releases: dict[str, list[str] | None] = {t: None for t in ENTITY_TYPES}
 
     # --- maintenance ---------------------------------------------------------------------------
 
-    def put(self, entity: StoredEntity, sort_ns: int) -> StoredEntity:
+    def put(self, entity: StoredEntity, sort_ns: int, ref: object = None) -> StoredEntity:
         """Add or replace an entity; its revision is the one this index holds for the id."""
-        t = entity.type
-        self.remove(t, entity.id)
-        rev = self._revisions[t].get(entity.id, 0)
+        rev = self._revisions[entity.type].get(entity.id, 0)
         if entity.revision != rev:
             entity = replace(entity, revision=rev)
-        self._entities[t][entity.id] = (entity, sort_ns)
-        self._sorted_ids[t] = None
-        rec = entity.record
-        if isinstance(rec, LinkRecord):
-            self._out.add((rec.source_id,), entity.id)
-            self._in.add((rec.target_id,), entity.id)
-        else:
-            self._release[t].add(_release_keys(entity), entity.id)
-            kind = _kind_key(entity)
-            if kind is not None:
-                self._kind[t].add((kind,), entity.id)
-            self._tag[t].add(set(rec.tags), entity.id)
+        if self._loader is None:
+            ref = entity
+        self.put_summary(entity.type, entity.id, summarize(entity, sort_ns), ref)
+        if self._loader is not None:
+            self._remember((entity.type, entity.id), ref, entity)
         return entity
+
+    def put_summary(self, entity_type: str, entity_id: str, summary: Summary, ref: object) -> None:
+        t = entity_type
+        self.remove(t, entity_id)
+        self._entities[t][entity_id] = _Entry(ref, summary)
+        self._sorted_ids[t] = None
+        if summary.source is not None and summary.target is not None:
+            self._out.add((summary.source,), entity_id)
+            self._in.add((summary.target,), entity_id)
+        else:
+            if summary.releases:
+                self._sorted_releases[t] = None
+            self._release[t].add(summary.releases, entity_id)
+            if summary.kind is not None:
+                self._kind[t].add((summary.kind,), entity_id)
+            self._tag[t].add(set(summary.tags), entity_id)
 
     def remove(self, entity_type: str, entity_id: str) -> None:
         old = self._entities[entity_type].pop(entity_id, None)
+        self._cache.pop((entity_type, entity_id), None)
         if old is None:
             return
-        entity = old[0]
+        summary = old.summary
         self._sorted_ids[entity_type] = None
-        rec = entity.record
-        if isinstance(rec, LinkRecord):
-            self._out.discard((rec.source_id,), entity_id)
-            self._in.discard((rec.target_id,), entity_id)
+        if summary.source is not None and summary.target is not None:
+            self._out.discard((summary.source,), entity_id)
+            self._in.discard((summary.target,), entity_id)
         else:
-            self._release[entity_type].discard(_release_keys(entity), entity_id)
-            kind = _kind_key(entity)
-            if kind is not None:
-                self._kind[entity_type].discard((kind,), entity_id)
-            self._tag[entity_type].discard(set(rec.tags), entity_id)
+            if summary.releases:
+                self._sorted_releases[entity_type] = None
+            self._release[entity_type].discard(summary.releases, entity_id)
+            if summary.kind is not None:
+                self._kind[entity_type].discard((summary.kind,), entity_id)
+            self._tag[entity_type].discard(set(summary.tags), entity_id)
 
     def set_revision(self, entity_type: str, entity_id: str, revision: int) -> None:
         """The highest version sidecar of an id (0 when it has none)."""
@@ -132,32 +185,77 @@ class EntityIndex:
             self._revisions[entity_type][entity_id] = revision
         else:
             self._revisions[entity_type].pop(entity_id, None)
-        current = self._entities[entity_type].get(entity_id)
-        if current is not None and current[0].revision != revision:
-            self._entities[entity_type][entity_id] = (replace(current[0], revision=revision), current[1])
 
     def clear_type(self, entity_type: str) -> None:
         for entity_id in list(self._entities[entity_type]):
             self.remove(entity_type, entity_id)
         self._revisions[entity_type].clear()
 
+    def _remember(self, key: tuple[str, str], ref: object, entity: StoredEntity) -> None:
+        cache = self._cache
+        cache[key] = (ref, entity)
+        cache.move_to_end(key)
+        while len(cache) > self._cache_size:
+            cache.popitem(last=False)
+
     # --- queries -------------------------------------------------------------------------------
 
     def revision(self, entity_type: str, entity_id: str) -> int:
         return self._revisions[entity_type].get(entity_id, 0)
 
+    def has(self, entity_type: str, entity_id: str) -> bool:
+        return entity_id in self._entities[entity_type]
+
+    def ref(self, entity_type: str, entity_id: str) -> object:
+        entry = self._entities[entity_type].get(entity_id)
+        return entry.ref if entry is not None else None
+
+    def summary(self, entity_type: str, entity_id: str) -> Summary | None:
+        entry = self._entities[entity_type].get(entity_id)
+        return entry.summary if entry is not None else None
+
     def get(self, entity_type: str, entity_id: str) -> StoredEntity | None:
-        hit = self._entities[entity_type].get(entity_id)
-        return hit[0] if hit is not None else None
+        entry = self._entities[entity_type].get(entity_id)
+        if entry is None:
+            return None
+        return self._load(entity_type, entity_id, entry)
+
+    def _load(self, entity_type: str, entity_id: str, entry: _Entry) -> StoredEntity | None:
+        rev = self._revisions[entity_type].get(entity_id, 0)
+        if self._loader is None:
+            entity = entry.ref
+            assert isinstance(entity, StoredEntity)
+            return entity if entity.revision == rev else replace(entity, revision=rev)
+        key = (entity_type, entity_id)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == entry.ref:
+            self._cache.move_to_end(key)
+            entity = hit[1]
+            if entity.revision != rev:
+                entity = replace(entity, revision=rev)
+                self._cache[key] = (entry.ref, entity)
+            return entity
+        loaded = self._loader(entity_type, entity_id, entry.ref, rev)
+        if loaded is not None:
+            self._remember(key, entry.ref, loaded)
+        return loaded
 
     def count(self, entity_type: str) -> int:
         return len(self._entities[entity_type])
 
-    def _sorted(self, entity_type: str, ids: Iterable[str]) -> list[StoredEntity]:
+    def _sorted(self, entity_type: str, ids: Iterable[str], oldest_first: bool = False) -> list[StoredEntity]:
         table = self._entities[entity_type]
-        hits = [table[i] for i in ids if i in table]
-        hits.sort(key=lambda hit: (-hit[1], hit[0].id))
-        return [hit[0] for hit in hits]
+        hits = [(table[i].summary.sort_ns, i) for i in ids if i in table]
+        if oldest_first:
+            hits.sort()
+        else:
+            hits.sort(key=lambda hit: (-hit[0], hit[1]))
+        out = []
+        for _ns, i in hits:
+            entity = self._load(entity_type, i, table[i])
+            if entity is not None:
+                out.append(entity)
+        return out
 
     def find(
         self,
@@ -182,7 +280,10 @@ class EntityIndex:
         return self._sorted(entity_type, candidates)
 
     def releases(self, entity_type: EntityType) -> list[str]:
-        return sorted(self._release[entity_type].keys())
+        cached = self._sorted_releases[entity_type]
+        if cached is None:
+            cached = self._sorted_releases[entity_type] = sorted(self._release[entity_type].keys())
+        return list(cached)
 
     def links_from(self, entity_id: str) -> list[StoredEntity]:
         return self._sorted("relationship", self._out.get(entity_id))
@@ -193,7 +294,8 @@ class EntityIndex:
     def connected(self, entity_id: str, max_depth: int | None = None) -> list[str]:
         """Engram's BFS (relationship_storage.rs ``GraphAnalyzer::bfs``): active edges only,
         outbound edges of any direction, inbound edges only when bidirectional; start id first.
-        Neighbours are visited oldest relationship first so the answer is deterministic."""
+        Neighbours are visited oldest relationship first so the answer is deterministic.
+        Answered from the summaries alone: no entity is loaded."""
         if max_depth is not None and (isinstance(max_depth, bool) or max_depth < 0):
             raise InvalidInput(f"{max_depth!r} is not a depth", field="max_depth", valid="an integer >= 0")
         visited = {entity_id}
@@ -204,29 +306,26 @@ class EntityIndex:
             result.append(node)
             if max_depth is not None and depth >= max_depth:
                 continue
-            for rel in self.links_from_oldest(node):
-                target = rel.record.target_id  # type: ignore[union-attr]
-                if rel.record.active and target not in visited:  # type: ignore[union-attr]
-                    visited.add(target)
-                    queue.append((target, depth + 1))
-            for rel in self.links_to_oldest(node):
-                rec = rel.record
-                assert isinstance(rec, LinkRecord)
-                if rec.active and rec.direction == "bidirectional" and rec.source_id not in visited:
-                    visited.add(rec.source_id)
-                    queue.append((rec.source_id, depth + 1))
+            for s in self._oldest(self._out.get(node)):
+                if s.active and s.target is not None and s.target not in visited:
+                    visited.add(s.target)
+                    queue.append((s.target, depth + 1))
+            for s in self._oldest(self._in.get(node)):
+                if s.active and s.bidirectional and s.source is not None and s.source not in visited:
+                    visited.add(s.source)
+                    queue.append((s.source, depth + 1))
         return result
 
     def links_from_oldest(self, entity_id: str) -> list[StoredEntity]:
-        return self._oldest(self._out.get(entity_id))
+        return self._sorted("relationship", self._out.get(entity_id), oldest_first=True)
 
     def links_to_oldest(self, entity_id: str) -> list[StoredEntity]:
-        return self._oldest(self._in.get(entity_id))
+        return self._sorted("relationship", self._in.get(entity_id), oldest_first=True)
 
-    def _oldest(self, ids: set[str]) -> list[StoredEntity]:
+    def _oldest(self, ids: set[str]) -> list[Summary]:
         table = self._entities["relationship"]
-        hits = [table[i] for i in ids if i in table]
-        hits.sort(key=lambda hit: (hit[1], hit[0].id))
+        hits = [(table[i].summary, i) for i in ids if i in table]
+        hits.sort(key=lambda hit: (hit[0].sort_ns, hit[1]))
         return [hit[0] for hit in hits]
 
     def resolve(self, entity_type: EntityType, id_or_prefix: str) -> StoredEntity:
@@ -269,4 +368,7 @@ class EntityIndex:
                 field="id",
                 valid="more characters of the id",
             )
-        return self._entities[entity_type][matches[0]][0]
+        found = self.get(entity_type, matches[0])
+        if found is None:
+            raise NotFound(f"{entity_type} {matches[0]} cannot be read", field="id")
+        return found
