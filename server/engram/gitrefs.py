@@ -15,6 +15,8 @@ where inotify is unavailable.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
@@ -445,6 +447,7 @@ class GitRefsStore:
                 self._summaries.release()
             self._scanned = True
             self._summaries.save(self._cache_rows())
+            _trim_heap()
             return
         if self._ino is not None:
             try:
@@ -673,7 +676,18 @@ class GitRefsStore:
         # A writer renames the entity ref before its sidecar, so an entity ref read *after* a sidecar
         # was seen is at least as new as that revision. Re-reading it here means the index never pairs
         # a new revision with older content, which would let a stale read pass compare-and-swap.
+        listed: dict[str, set[str]] = {}
         for t, eid in bumped:
+            if len(bumped) > 64 and t not in listed:
+                # Many at once (a full scan): one listing of the type's directory, taken now, tells
+                # which of them have a loose entity ref at all, instead of one open() per id.
+                try:
+                    listed[t] = set(os.listdir(os.path.join(self._engram_dir, t)))
+                except (FileNotFoundError, NotADirectoryError):
+                    listed[t] = set()
+            if t in listed and eid not in listed[t] and eid not in self._loose[t]:
+                entities[fmt.entity_ref(t, eid)] = (t, eid)
+                continue
             if eid in self._loose[t] or is_entity_id(eid):
                 self._sync_loose_entity(t, eid)
                 entities[fmt.entity_ref(t, eid)] = (t, eid)
@@ -755,6 +769,15 @@ class GitRefsStore:
                 continue
             if self._index.ref(t, eid) == oid:
                 yield oid, t, eid, self._index.summary(t, eid)
+
+
+def _trim_heap() -> None:
+    """Hand the full scan's transient memory back to the system (glibc keeps freed heap otherwise)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _file_sig(entry: os.DirEntry[str]) -> tuple[int, int, int, int] | None:
