@@ -88,7 +88,8 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
             f"the end of phase {check.index + 1} '{check.phase}' is not exported: judge it with "
             "evaluate_gate and open the confirm-traffic-increase webhook on a go",
         )
-    templates, metrics = [], []
+    templates: list[dict[str, Any]] = []
+    metrics: list[dict[str, Any]] = []
     for i, c in enumerate(spec.halt_threshold):
         tname = f"{name}-{metric_name(c.metric)}"
         templates.append(

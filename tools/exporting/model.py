@@ -208,7 +208,8 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
     stickiness = chosen.targeting.stickiness if chosen and chosen.targeting else None
     group = (spec.group_id(chosen.targeting) if chosen and chosen.targeting else None) or flags[0][0]
     bucketing = Bucketing(canonical_attribute(stickiness), group)
-    phases, segments = [], {}
+    phases: list[PhaseCohort] = []
+    segments: dict[str, Segment] = {}
     for i, p in enumerate(spec.phases):
         t = p.targeting
         where = f"phases[{i}].targeting"
