@@ -34,6 +34,7 @@ from pydantic_core import PydanticUndefined
 from ..tools.common import Version
 from ..tools.errors import InvalidInput, NotFound, PlannerError
 from ..tools.evaluating import Observation
+from ..tools.exporting import ExportResult, Target
 from ..tools.results import (
     GateEvaluation,
     LinkResult,
@@ -70,7 +71,7 @@ LINK = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
 
-READ_TOOL_NAMES = ("get_release_plan", "list_release_plans", "summarize_release")
+READ_TOOL_NAMES = ("get_release_plan", "list_release_plans", "summarize_release", "export_rollout")
 RUN_READ_TOOL_NAMES = ("evaluate_gate", "get_release_status")
 MAX_AGENT_CHARS = 100
 
@@ -462,6 +463,26 @@ async def summarize_release(version: VersionArg, ctx: Context) -> StakeholderSum
     return await _run(_state(ctx).planner.summarize_release, version)
 
 
+EXPORT_DESCRIPTION = """\
+After plan_rollout: the stored rollout as configuration for the engine the team runs (read-only,
+stores nothing). target unleash, launchdarkly or flagd: one flag document per phase, every flag at the
+phase's share hashed in one group (seed), so the users in at 5% stay in at 20%, and the segments as
+that engine's segments or rules. argo_rollouts: a Rollout with setWeight, pause and analysis steps and
+AnalysisTemplates for the gates and the halt threshold. flagger: a Canary with stepWeights, interval,
+threshold and metrics. Returns the documents, warnings for what the engine cannot express as planned,
+and notes on what to fill in. Also served as the resource release://{version}/export/{target}."""
+
+
+async def export_rollout(
+    version: VersionArg,
+    target: Annotated[
+        Target, Field(description="The engine: unleash, launchdarkly, flagd, argo_rollouts or flagger")
+    ],
+    ctx: Context,
+) -> ExportResult:
+    return await _run(_state(ctx).planner.export_rollout, version, target)
+
+
 STATUS_DESCRIPTION = """\
 While the rollout runs: where the release stands. The phase under way, the next gate and when it is
 due, the decisions recorded so far, each phase's state, and what is late against the timeline (by the
@@ -539,6 +560,14 @@ def read_tools() -> list[Tool]:
                 summarize_release,
                 title="Summarize a release for stakeholders",
                 description=SUMMARY_DESCRIPTION,
+                annotations=READ,
+            )
+        ),
+        _finish(
+            Tool.from_function(
+                export_rollout,
+                title="Export the rollout to a flag or delivery engine",
+                description=EXPORT_DESCRIPTION,
                 annotations=READ,
             )
         ),
@@ -666,6 +695,22 @@ def register_resources(server: MCPServer, skill_text: Callable[[], str]) -> None
     )
     async def release_timeline(version: str, ctx: Context) -> str:
         return str(await _read(ctx, "release_timeline", version))
+
+    @server.resource(
+        "release://{version}/export/{target}",
+        name="release_export",
+        title="Rollout as an engine's configuration (JSON)",
+        mime_type="application/json",
+        description="The rollout as export_rollout returns it for target unleash, launchdarkly, flagd, "
+        "argo_rollouts or flagger: the documents, warnings and notes.",
+    )
+    async def release_export(version: str, target: str, ctx: Context) -> str:
+        planner = _state(ctx).planner
+        try:
+            result = await anyio.to_thread.run_sync(planner.export_rollout, version, target)
+        except PlannerError as exc:
+            raise _resource_error(exc) from exc
+        return str(result.model_dump_json(indent=2))
 
     @server.resource(
         "skill://release-planning",

@@ -8,7 +8,8 @@ Each use case lives in a module of its own and works against the storage port (`
 - ``writing``: every other artifact, with the dependents it re-renders, in one commit;
 - ``linking``: ``link_release_entities``;
 - ``reading``: ``get_release_plan``, ``summarize_release`` and the resources;
-- ``listing``: ``list_release_plans``.
+- ``listing``: ``list_release_plans``;
+- ``exporting``: ``export_rollout``, the rollout as an engine's configuration.
 
 What each kind of artifact is comes from its descriptor (``tools.registry``); what is checked across
 artifacts is the whole-release review (``tools.review``).
@@ -24,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .evaluating import GateEvaluator, Observation
+from .exporting import ExportResult, RolloutExporter
 from .founding import ReleaseFounder
 from .linking import ExtraLink, ReleaseLinker
 from .listing import ReleaseLister, ReleaseStatus
@@ -102,6 +104,7 @@ class ReleasePlanner:
         self.lister = ReleaseLister(store, self.loader)
         self.tracker = ReleaseTracker(self.loader, clock)
         self.evaluator = GateEvaluator(self.loader, clock)
+        self.exporter = RolloutExporter(self.loader)
 
     # Steps 1-5: one write per artifact kind (the spec's type says which kind).
     def create_release_plan(
@@ -142,6 +145,9 @@ class ReleasePlanner:
 
     def summarize_release(self, version: str) -> StakeholderSummary:
         return self.reader.summarize_release(version)
+
+    def export_rollout(self, version: str, target: str) -> ExportResult:
+        return self.exporter.export(version, target)
 
     # Running the plan
     def get_release_status(self, version: str) -> ReleaseStatusView:

@@ -82,6 +82,8 @@ class Session:
                 "decided_by": "Dana Lee",
                 "reasons": ["collecting data"],
             }
+        if tool == "export_rollout":
+            return {"version": "2.5.0", "target": "flagd"}
         if tool in by_tool:
             return copy.deepcopy(by_tool[tool])
         return {"version": "2.5.0"}

@@ -27,6 +27,7 @@ async def test_the_release_templates_and_the_skill_are_listed(client: Client) ->
         ("release://{version}", "text/markdown"),
         ("release://{version}/plan.json", "application/json"),
         ("release://{version}/timeline", "text/plain"),
+        ("release://{version}/export/{target}", "application/json"),
     ]
     resources = await client.list_resources()
     assert [(str(r.uri), r.mime_type) for r in resources.resources] == [

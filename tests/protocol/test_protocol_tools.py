@@ -37,6 +37,7 @@ ALL_TOOLS = [
     "get_release_plan",
     "list_release_plans",
     "summarize_release",
+    "export_rollout",
     "evaluate_gate",
     "get_release_status",
     "record_decision",
@@ -45,6 +46,7 @@ READ_TOOLS = [
     "get_release_plan",
     "list_release_plans",
     "summarize_release",
+    "export_rollout",
     "evaluate_gate",
     "get_release_status",
 ]

@@ -21,6 +21,7 @@ from release_planner.prompts.loader import (
 from release_planner.tools import results
 from release_planner.tools.errors import InvalidInput
 from release_planner.tools.evaluating import Observation
+from release_planner.tools.exporting import ExportResult
 from release_planner.tools.service import WRITE_TOOLS, ExtraLink, ReleasePlanner
 
 READ_AND_LINK_TOOLS = (
@@ -30,6 +31,7 @@ READ_AND_LINK_TOOLS = (
     "summarize_release",
     "evaluate_gate",
     "get_release_status",
+    "export_rollout",
 )
 KNOWN_TOOLS = frozenset(t.name for t in WRITE_TOOLS) | frozenset(READ_AND_LINK_TOOLS)
 
@@ -174,6 +176,7 @@ def test_every_field_a_prompt_names_in_backticks_exists_in_a_tool_schema_or_resu
         results.GateEvaluation,
         results.ReleaseStatusView,
         Observation,
+        ExportResult,
     ]:
         _property_names(model.model_json_schema(), vocabulary)
     named = {

@@ -1,0 +1,72 @@
+"""What the engine tests share: the plans they export, the synthetic users, and the two properties
+every feature-flag engine must show on its own evaluations: each phase's share within one percentage
+point of the plan, and cohorts that nest (everyone on at a phase is on at every later phase)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from release_planner.tools.examples import rollout as rollout_example
+from release_planner.tools.exporting import ExportResult, export
+from release_planner.tools.rollout import RolloutSpec
+
+USERS = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://users.example.com/{i}")) for i in range(20_000)]
+TOLERANCE_POINTS = 1.0
+
+
+def seed_plan() -> RolloutSpec:
+    """The project's v2.5.0 example: 1, 5, 20, 50, 100% by userId, with an employees whitelist and a
+    beta_tester=true segment."""
+    return RolloutSpec.model_validate(rollout_example.ARGS)
+
+
+def fine_plan() -> RolloutSpec:
+    """Shares that are not whole percentages (LaunchDarkly and flagd take them as they are)."""
+    args = copy.deepcopy(rollout_example.ARGS)
+    for phase, percent in zip(args["phases"], (0.5, 2.5, 12.5, 33.3, 100), strict=True):
+        phase["percent"] = percent
+        phase.pop("gate", None)
+        phase.pop("min_sample", None)
+    return RolloutSpec.model_validate(args)
+
+
+def exported(spec: RolloutSpec, target: str) -> ExportResult:
+    return export(spec, target)
+
+
+Evaluate = Callable[[dict[str, Any], str, Sequence[str]], set[str]]
+"""(phase document, flag key, user ids) -> the users the engine turns the flag on for."""
+
+
+def shares_and_nesting(result: ExportResult, evaluate: Evaluate, expect: Sequence[float]) -> list[float]:
+    """Evaluate the first flag for every user at every phase; assert the share and the nesting, and
+    return the shares in percent (for the report)."""
+    flag = first_flag(result)
+    shares: list[float] = []
+    before: set[str] = set()
+    for doc, percent in zip(result.documents, expect, strict=True):
+        on = evaluate(doc.content, flag, USERS)
+        share = 100 * len(on) / len(USERS)
+        shares.append(share)
+        assert abs(share - percent) <= TOLERANCE_POINTS, (doc.phase, share, percent)
+        dropped = before - on
+        assert not dropped, f"{len(dropped)} users on before {doc.phase!r} are off in it"
+        before = on
+    return shares
+
+
+def first_flag(result: ExportResult) -> str:
+    doc = result.documents[0].content
+    if "features" in doc:
+        return str(doc["features"][0]["name"])
+    return str(next(iter(doc["flags"])))
+
+
+def every_flag(result: ExportResult) -> list[str]:
+    doc = result.documents[0].content
+    if "features" in doc:
+        return [f["name"] for f in doc["features"]]
+    return list(doc["flags"])

@@ -1,0 +1,126 @@
+"""The Argo Rollouts export validates against Argo Rollouts' published CRD schemas (see crd_schemas),
+and its steps, analysis and limits are the plan's."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from crd_schemas import errors
+from engine_plans import exported, seed_plan
+
+from release_planner.tools.examples import rollout as rollout_example
+from release_planner.tools.rollout import RolloutSpec
+
+
+def documents(spec: RolloutSpec | None = None) -> list[dict[str, Any]]:
+    return [d.content for d in exported(spec or seed_plan(), "argo_rollouts").documents]
+
+
+def test_the_rollout_and_every_analysis_template_validate_against_the_crds() -> None:
+    docs = documents()
+    assert [d["kind"] for d in docs] == ["Rollout", "AnalysisTemplate", "AnalysisTemplate"]
+    for doc in docs:
+        assert errors(doc["kind"], doc) == [], doc["metadata"]["name"]
+
+
+def test_the_schema_rejects_what_kubectl_would() -> None:
+    rollout = documents()[0]
+    bad_weight = copy.deepcopy(rollout)
+    bad_weight["spec"]["strategy"]["canary"]["steps"][0] = {"setWeight": "1%"}
+    unknown = copy.deepcopy(rollout)
+    unknown["spec"]["strategy"]["canary"]["steps"][0] = {"setWeigth": 1}
+    bad_name = copy.deepcopy(rollout)
+    bad_name["metadata"]["name"] = 5
+    assert errors("Rollout", bad_weight)
+    assert errors("Rollout", unknown)
+    assert errors("Rollout", bad_name)
+    template = documents()[1]
+    misspelt = copy.deepcopy(template)
+    misspelt["spec"]["metrics"][0]["provider"]["prometheus"]["qurey"] = "up"
+    no_provider = copy.deepcopy(template)
+    del no_provider["spec"]["metrics"][0]["provider"]
+    assert errors("AnalysisTemplate", misspelt)
+    assert errors("AnalysisTemplate", no_provider)
+
+
+def test_the_steps_are_the_phases_shares_durations_gate_and_go_no_go_pauses() -> None:
+    steps = documents()[0]["spec"]["strategy"]["canary"]["steps"]
+    assert steps == [
+        {"setWeight": 1},
+        {"pause": {"duration": "24h"}},
+        {"pause": {}},
+        {"setWeight": 5},
+        {"pause": {"duration": "48h"}},
+        {"pause": {}},
+        {"setWeight": 20},
+        {"pause": {"duration": "96h"}},
+        {
+            "analysis": {
+                "templates": [{"templateName": "release-2-5-0-gate-conversion-rate"}],
+                "args": [
+                    {"name": "service-name", "value": "release-2-5-0"},
+                    {"name": "confidence", "value": "0.95"},
+                ],
+            }
+        },
+        {"pause": {}},
+        {"setWeight": 50},
+        {"pause": {"duration": "48h"}},
+        {"pause": {}},
+    ]
+
+
+def test_the_gate_template_succeeds_only_above_minus_the_margin() -> None:
+    gate = documents()[2]
+    (metric,) = gate["spec"]["metrics"]
+    assert metric["successCondition"] == "result[0] > -1"
+    assert metric["count"] == 1 and metric["failureLimit"] == 0
+    assert (
+        "lower bound of the one-sided 0.95 confidence interval of conversion_rate"
+        in (gate["metadata"]["annotations"]["release-planner.engram.dev/query-returns"])
+    )
+
+
+def test_the_halt_template_fails_on_each_threshold_after_its_sustained_window() -> None:
+    rollout, halt = documents()[:2]
+    assert rollout["spec"]["strategy"]["canary"]["analysis"]["templates"] == [
+        {"templateName": "release-2-5-0-halt"}
+    ]
+    got = {
+        m["name"]: (m["failureCondition"], m["failureLimit"], m["interval"]) for m in halt["spec"]["metrics"]
+    }
+    assert got == {
+        "error-rate": ("result[0] > 5", 4, "1m"),
+        "latency-p99": ("result[0] > 2", 9, "1m"),
+        "payment-failure-rate": ("result[0] > 2", 4, "1m"),
+        "db-pool-utilization": ("result[0] > 90", 4, "1m"),
+    }
+
+
+def test_a_harm_metric_gate_with_alpha_spending_passes_the_look_s_confidence() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["alpha_spending"] = "bonferroni"
+    gate = {"type": "non_inferiority", "metric": "error_rate", "margin": 0.5, "higher_is_better": False}
+    args["phases"][1]["gate"] = gate
+    args["phases"][3]["gate"] = gate
+    docs = documents(RolloutSpec.model_validate(args))
+    for doc in docs:
+        assert errors(doc["kind"], doc) == [], doc["metadata"]["name"]
+    steps = docs[0]["spec"]["strategy"]["canary"]["steps"]
+    confidences = [
+        s["analysis"]["args"][1]["value"] for s in steps if "analysis" in s and "error-rate" in str(s)
+    ]
+    assert confidences == ["0.975", "0.975"]  # 0.05 split over two looks
+    (template,) = [d for d in docs if d["metadata"]["name"].endswith("gate-error-rate")]
+    assert template["spec"]["metrics"][0]["successCondition"] == "result[0] < 0.5"
+
+
+def test_without_a_halt_threshold_there_is_no_background_analysis_and_a_warning() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["halt_threshold"] = []
+    result = exported(RolloutSpec.model_validate(args), "argo_rollouts")
+    rollout = result.documents[0].content
+    assert "analysis" not in rollout["spec"]["strategy"]["canary"]
+    assert errors("Rollout", rollout) == []
+    assert "export_no_halt_threshold" in {w.code for w in result.warnings}

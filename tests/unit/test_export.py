@@ -1,0 +1,160 @@
+"""export_rollout's reading of the plan: segments, the one hash group and seed, and the warnings for
+what an engine cannot take as planned (and none for a sound plan)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from release_planner.server.engram.memory import MemoryStore
+from release_planner.tools.errors import InvalidInput, NotFound
+from release_planner.tools.examples import release_plan as plan_example
+from release_planner.tools.examples import rollout as rollout_example
+from release_planner.tools.exporting import TARGETS, export
+from release_planner.tools.exporting.model import canonical_attribute, parse_segment
+from release_planner.tools.release_plan import ReleasePlanSpec
+from release_planner.tools.rollout import RolloutSpec
+from release_planner.tools.service import ReleasePlanner
+
+FLAG_TARGETS = ["unleash", "launchdarkly", "flagd"]
+
+
+def spec(args: dict[str, Any] | None = None) -> RolloutSpec:
+    return RolloutSpec.model_validate(args or rollout_example.ARGS)
+
+
+def codes(result: Any) -> dict[str, str | None]:
+    return {w.code: w.field for w in result.warnings}
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "values", "negate"),
+    [
+        ("beta_tester=true", "beta_tester", ("true",), False),
+        ("plan == enterprise, team", "plan", ("enterprise", "team"), False),
+        ("country != US", "country", ("US",), True),
+        ("region in [eu, us]", "region", ("eu", "us"), False),
+        ("region not in (cn)", "region", ("cn",), True),
+        ("employees", None, (), False),
+        ("internal email domain whitelist (@example.com)", None, (), False),
+    ],
+)
+def test_a_segment_is_a_rule_when_written_as_one_and_a_named_whitelist_otherwise(
+    text: str, attribute: str | None, values: tuple[str, ...], negate: bool
+) -> None:
+    seg = parse_segment(text)
+    assert (seg.attribute, seg.values, seg.negate) == (attribute, values, negate)
+    assert seg.key and seg.key == seg.key.lower() and " " not in seg.key
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("user_id", "userId"),
+        ("UserId", "userId"),
+        (None, "userId"),
+        ("session_id", "sessionId"),
+        ("random", "random"),
+        ("tenantId", "tenantId"),
+    ],
+)
+def test_stickiness_is_read_in_the_spellings_people_use(written: str | None, canonical: str) -> None:
+    assert canonical_attribute(written) == canonical
+
+
+@pytest.mark.parametrize("target", FLAG_TARGETS)
+def test_the_sound_example_only_asks_to_fill_in_the_employees_whitelist(target: str) -> None:
+    result = export(spec(), target)
+    assert codes(result) == {"export_segment_placeholder": "phases[0].targeting.segments"}
+    assert len(result.documents) == 5
+    json.dumps([d.content for d in result.documents])
+
+
+def test_every_flag_in_every_phase_hashes_in_one_group_with_one_seed() -> None:
+    unleash = export(spec(), "unleash").documents
+    groups = {
+        s["parameters"]["groupId"] for d in unleash for f in d.content["features"] for s in f["strategies"]
+    }
+    assert groups == {"release-v2.5.0"}
+    ld = export(spec(), "launchdarkly").documents
+    seeds = {f["fallthrough"]["rollout"]["seed"] for d in ld for f in d.content["flags"].values()}
+    assert len(seeds) == 1
+    weights = [
+        d.content["flags"]["enable_dark_mode"]["fallthrough"]["rollout"]["variations"][0]["weight"]
+        for d in ld
+    ]
+    assert weights == [1000, 5000, 20000, 50000, 100000]
+
+
+def test_a_changed_group_or_stickiness_is_exported_constant_with_a_warning() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"][2]["targeting"]["group_id"] = "another-group"
+    args["phases"][3]["targeting"]["stickiness"] = "sessionId"
+    result = export(spec(args), "unleash")
+    assert codes(result)["export_group_changed"] == "phases[2].targeting.group_id"
+    assert codes(result)["export_stickiness_changed"] == "phases[3].targeting.stickiness"
+    params = [d.content["features"][0]["strategies"][0]["parameters"] for d in result.documents]
+    assert {(p["groupId"], p["stickiness"]) for p in params} == {("release-v2.5.0", "userId")}
+
+
+def test_the_skill_as_written_reports_its_random_phase_and_untargeted_phase() -> None:
+    result = export(spec(rollout_example.SEED_AS_WRITTEN), "flagd")
+    found = codes(result)
+    assert found["export_stickiness_changed"] == "phases[3].targeting.stickiness"
+    assert found["export_no_targeting"] == "phases[4].targeting"
+    assert "export_segment_placeholder" in found
+
+
+def test_random_stickiness_is_reported_for_every_engine() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    for phase in args["phases"]:
+        phase["targeting"]["stickiness"] = "random"
+    assert "export_random_stickiness" in codes(export(spec(args), "unleash"))
+    assert "export_random_stickiness_unsupported" in codes(export(spec(args), "launchdarkly"))
+    assert "export_random_stickiness_unsupported" in codes(export(spec(args), "flagd"))
+
+
+def test_a_share_below_one_percent_is_rounded_only_where_the_engine_needs_whole_percent() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"][0]["percent"] = 0.5
+    unleash = export(spec(args), "unleash")
+    assert codes(unleash)["export_percent_rounded"] == "phases[0].percent"
+    assert unleash.documents[0].content["features"][0]["strategies"][0]["parameters"]["rollout"] == "1"
+    assert "export_percent_rounded" not in codes(export(spec(args), "launchdarkly"))
+    assert "export_percent_rounded" not in codes(export(spec(args), "flagd"))
+
+
+def test_a_plan_without_flags_exports_one_flag_named_for_the_release_and_says_so() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["flags"] = []
+    for phase in args["phases"]:
+        phase["targeting"].pop("group_id")
+    result = export(spec(args), "launchdarkly")
+    assert list(result.documents[0].content["flags"]) == ["release-2-5-0"]
+    assert codes(result)["export_no_flags"] == "flags"
+
+
+def test_a_segment_only_phase_has_no_percentage_rollout() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"][0]["targeting"] = {"segments": ["beta_tester=true"]}
+    unleash = export(spec(args), "unleash").documents[0].content["features"][0]
+    assert [s["segments"] for s in unleash["strategies"]] == [[1]] and unleash["enabled"] is True
+    ld = export(spec(args), "launchdarkly").documents[0].content["flags"]["enable_dark_mode"]
+    assert ld["fallthrough"] == {"variation": 1}
+    flagd = export(spec(args), "flagd").documents[0].content["flags"]["enable_dark_mode"]
+    assert flagd["targeting"]["if"][2] == "off"
+
+
+def test_the_use_case_reads_the_stored_rollout_and_refuses_what_it_cannot_export() -> None:
+    planner = ReleasePlanner(MemoryStore())
+    planner.create_release_plan(ReleasePlanSpec.model_validate(plan_example.ARGS))
+    with pytest.raises(NotFound, match="plan_rollout"):
+        planner.export_rollout("2.5.0", "unleash")
+    planner.plan_rollout(spec())
+    for target in TARGETS:
+        assert planner.export_rollout("v2.5.0", target).documents
+    with pytest.raises(InvalidInput, match="target"):
+        planner.export_rollout("2.5.0", "split_io")

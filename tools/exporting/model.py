@@ -1,0 +1,265 @@
+"""What an export returns, and the engine-neutral reading of a rollout every exporter starts from.
+
+``cohort_plan`` reads the rollout once: the flags, ONE bucketing attribute and ONE hash group for the
+whole rollout (so the users in at 5% are still in at 20%, in every engine), each phase's share and
+segments. Where the plan itself varies them between phases, the export keeps the first choice and
+says so: an engine configuration whose cohorts do not nest would undo the plan's safety.
+
+A segment is read as a rule when it is written ``attribute=value`` (also ``==``, ``!=``, ``in``, a
+comma-separated list of values), and as a named whitelist otherwise (``employees``); a named
+whitelist's members are not in the plan, so engines get an empty list to fill in, never a rule that
+matches everyone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..rollout import RolloutFields
+
+Target = Literal["unleash", "launchdarkly", "flagd", "argo_rollouts", "flagger"]
+
+
+class ExportWarning(BaseModel):
+    """Something of the plan the engine cannot express as planned, and what the export did instead."""
+
+    code: str = Field(description="Stable identifier, e.g. export_segment_placeholder")
+    field: str | None = Field(default=None, description="Path in the rollout plan, e.g. phases[1].targeting")
+    message: str = Field(description="What does not translate, what the export did, and what to do")
+
+
+class ExportDocument(BaseModel):
+    """One configuration document for the engine, ready to serialize as JSON (or YAML)."""
+
+    name: str = Field(description="Suggested file name, e.g. phase-2-beta-users.json")
+    phase: str | None = Field(default=None, description="The phase this document configures; none: all")
+    percent: float | None = Field(default=None, description="The phase's planned share, in percent")
+    kind: str = Field(description="What the document is, e.g. Unleash client features, Rollout")
+    content: dict[str, Any] = Field(description="The document itself")
+
+
+class ExportResult(BaseModel):
+    """The rollout plan as configuration for one engine."""
+
+    version: str
+    target: Target
+    engine: str = Field(description="The engine and the format of the documents")
+    documents: list[ExportDocument]
+    warnings: list[ExportWarning] = Field(
+        default_factory=list, description="What does not translate to this engine, and what was done instead"
+    )
+    notes: list[str] = Field(default_factory=list, description="What to fill in or do before applying")
+
+
+class Warnings:
+    """Collects an export's warnings once each, in the order they are found."""
+
+    def __init__(self) -> None:
+        self.items: list[ExportWarning] = []
+
+    def add(self, code: str, field: str | None, message: str) -> None:
+        warning = ExportWarning(code=code, field=field, message=message)
+        if warning not in self.items:
+            self.items.append(warning)
+
+
+# ---- segments -------------------------------------------------------------------------------------
+
+_RULE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(==|!=|=|\bnot in\b|\bin\b)\s*(.+?)\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One of the plan's segments: an attribute rule, or a named whitelist the engine must fill in."""
+
+    text: str
+    key: str
+    attribute: str | None = None  # None: a named whitelist
+    values: tuple[str, ...] = ()
+    negate: bool = False
+
+    @property
+    def is_rule(self) -> bool:
+        return self.attribute is not None
+
+
+def slug(text: str, limit: int = 63) -> str:
+    """A lowercase name of letters, digits and dashes, e.g. for ids and Kubernetes names."""
+    out = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
+    return out or "x"
+
+
+def parse_segment(text: str) -> Segment:
+    match = _RULE.match(text)
+    if match is None:
+        return Segment(text=text, key=slug(text))
+    attribute, op, raw = match.groups()
+    raw = raw.strip().strip("[]()")
+    values = tuple(v.strip().strip("'\"") for v in raw.split(",") if v.strip().strip("'\""))
+    if not values:
+        return Segment(text=text, key=slug(text))
+    return Segment(
+        text=text, key=slug(text), attribute=attribute, values=values, negate=op.lower() in ("!=", "not in")
+    )
+
+
+def typed_values(values: tuple[str, ...]) -> list[Any]:
+    """Each value as written and, when it reads as one, as a boolean or number too: engines that
+    compare typed JSON values (LaunchDarkly, flagd) then match ``true`` and ``"true"`` alike."""
+    out: list[Any] = []
+    for value in values:
+        out.append(value)
+        low = value.lower()
+        if low in ("true", "false"):
+            out.append(low == "true")
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        out.append(int(number) if number.is_integer() and "." not in value else number)
+    return out
+
+
+# ---- bucketing ------------------------------------------------------------------------------------
+
+_USER = {"userid", "user_id", "user-id", "user", "uid", "user.id"}
+_SESSION = {"sessionid", "session_id", "session-id", "session"}
+
+
+def canonical_attribute(stickiness: str | None) -> str:
+    """userId, sessionId, random or the plan's own attribute name (Unleash spells the first three so)."""
+    if stickiness is None:
+        return "userId"
+    low = stickiness.strip().lower()
+    if low in _USER or low == "default":
+        return "userId"
+    if low in _SESSION:
+        return "sessionId"
+    if low == "random":
+        return "random"
+    return stickiness.strip()
+
+
+def seed_of(group: str) -> int:
+    """A fixed 31-bit seed derived from the hash group, the same on every run and machine."""
+    return int.from_bytes(hashlib.sha256(group.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class Bucketing:
+    """How every phase picks its percentage: one attribute and one group for the whole rollout."""
+
+    attribute: str  # userId, sessionId, random or a custom attribute
+    group: str
+
+    @property
+    def seed(self) -> int:
+        return seed_of(self.group)
+
+
+@dataclass(frozen=True)
+class PhaseCohort:
+    index: int
+    name: str
+    percent: float
+    by_percentage: bool  # False: a segment-only phase
+    segments: tuple[Segment, ...]
+
+    @property
+    def field(self) -> str:
+        return f"phases[{self.index}]"
+
+
+@dataclass
+class CohortPlan:
+    version: str
+    flags: list[tuple[str, str | None]]  # (key, description)
+    bucketing: Bucketing
+    phases: list[PhaseCohort]
+    segments: list[Segment] = field(default_factory=list)  # every segment, in order of first use
+
+    def file_name(self, phase: PhaseCohort, ext: str = "json") -> str:
+        return f"phase-{phase.index + 1}-{slug(phase.name, 40)}.{ext}"
+
+
+def release_slug(version: str) -> str:
+    return "release-" + slug(version, 50)
+
+
+def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan:
+    """The rollout as the feature-flag exporters read it, with what had to be made constant."""
+    flags = [(f.name, f.description) for f in spec.flags]
+    if not flags:
+        key = release_slug(version)
+        flags = [(key, f"Release {version}")]
+        warn.add(
+            "export_no_flags",
+            "flags",
+            f"the rollout names no feature flag; exported one flag '{key}'. Add the flags to plan_rollout "
+            "to choose their keys",
+        )
+    chosen = next((p for p in spec.phases if p.targeting is not None and p.targeting.stickiness), None)
+    stickiness = chosen.targeting.stickiness if chosen and chosen.targeting else None
+    group = (spec.group_id(chosen.targeting) if chosen and chosen.targeting else None) or flags[0][0]
+    bucketing = Bucketing(canonical_attribute(stickiness), group)
+    phases: list[PhaseCohort] = []
+    segments: dict[str, Segment] = {}
+    for i, p in enumerate(spec.phases):
+        t = p.targeting
+        where = f"phases[{i}].targeting"
+        if t is None:
+            warn.add(
+                "export_no_targeting",
+                where,
+                f"phase {i + 1} '{p.name}' has no targeting; exported as {p.percent:g}% of users hashed on "
+                f"{bucketing.attribute} in group '{group}'. Give it targeting.stickiness to say who",
+            )
+        elif t.stickiness is not None and canonical_attribute(t.stickiness) != bucketing.attribute:
+            warn.add(
+                "export_stickiness_changed",
+                f"{where}.stickiness",
+                f"phase {i + 1} '{p.name}' hashes on {t.stickiness!r} but an earlier phase on "
+                f"{stickiness!r}; exported with {stickiness!r} in every phase so that cohorts nest. Use one "
+                "stickiness in every phase",
+            )
+        elif t.stickiness is not None and spec.group_id(t) != group:
+            warn.add(
+                "export_group_changed",
+                f"{where}.group_id",
+                f"phase {i + 1} '{p.name}' hashes in group {spec.group_id(t)!r} but an earlier phase in "
+                f"{group!r}; exported with {group!r} in every phase so that cohorts nest. Use one group_id",
+            )
+        parsed = tuple(parse_segment(s) for s in (t.segments if t else []))
+        for s in parsed:
+            segments.setdefault(s.key, s)
+        by_percentage = t is None or t.stickiness is not None
+        phases.append(PhaseCohort(i, p.name, p.percent, by_percentage, parsed))
+    if bucketing.attribute == "random":
+        warn.add(
+            "export_random_stickiness",
+            "phases[].targeting.stickiness",
+            "stickiness 'random' draws anew on every evaluation, so no user keeps the feature and cohorts "
+            "cannot nest; hash on userId (or sessionId) instead",
+        )
+    return CohortPlan(version, flags, bucketing, phases, list(segments.values()))
+
+
+def placeholder_warnings(plan: CohortPlan, warn: Warnings, how: str) -> None:
+    """One warning per named whitelist: the engine gets an empty list of members to fill in."""
+    for s in plan.segments:
+        if s.is_rule:
+            continue
+        first = next(p for p in plan.phases if s in p.segments)
+        warn.add(
+            "export_segment_placeholder",
+            f"{first.field}.targeting.segments",
+            f"segment {s.text!r} names a group, not a rule: exported as {how} '{s.key}' with no members, "
+            f"which matches nobody until you fill it in (or write the segment as attribute=value, e.g. "
+            "beta_tester=true)",
+        )

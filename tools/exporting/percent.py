@@ -1,0 +1,20 @@
+"""Shares as engines take them: whole percent for Unleash, Argo Rollouts and Flagger."""
+
+from __future__ import annotations
+
+import math
+
+from .model import Warnings
+
+
+def whole_percent(percent: float, *, engine: str, where: str, name: str, warn: Warnings) -> int:
+    """The phase's share rounded to a whole percent (half up, never to 0), with a warning if it moved."""
+    value = max(1, min(100, math.floor(percent + 0.5)))
+    if value != percent:
+        warn.add(
+            "export_percent_rounded",
+            where,
+            f"{engine} takes whole percentages; phase '{name}' at {percent:g}% is exported as {value}%. "
+            "Plan whole percentages, or use LaunchDarkly or flagd (0.001% steps)",
+        )
+    return value
