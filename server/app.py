@@ -21,7 +21,8 @@ from mcp.server.mcpserver import MCPServer
 from ..prompts.loader import load_prompts
 from ..tools.errors import PlannerError, StorageError
 from ..tools.service import ReleasePlanner
-from .registration import INSTRUCTIONS, AppState, build_tools, register_prompts, register_resources
+from .descriptions import INSTRUCTIONS
+from .registration import AppState, build_tools, register_prompts, register_resources
 from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -14,7 +14,7 @@ import functools
 import inspect
 import logging
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -35,6 +35,15 @@ from ..tools.common import Version
 from ..tools.errors import InvalidInput, NotFound, PlannerError
 from ..tools.results import LinkResult, ReleasePage, ReleaseView, StakeholderSummary, WriteResult
 from ..tools.service import WRITE_TOOLS, ExtraLink, ReleasePlanner, ReleaseStatus, WriteTool
+from .arguments import CheckedTool, Problem, planner_refusal, refusal, validation_problems
+from .descriptions import (
+    GET_DESCRIPTION,
+    LINK_DESCRIPTION,
+    LIST_DESCRIPTION,
+    SUMMARY_DESCRIPTION,
+    WRITE_DESCRIPTIONS,
+)
+from .schemas import inline_refs, lean_input_schema, lean_output_schema
 from .settings import Settings
 
 log = logging.getLogger("release_planner.server")
@@ -68,137 +77,6 @@ class AppState:
 
 
 # --------------------------------------------------------------------------------------------------
-# Descriptions: product copy for the model that picks and calls the tools.
-
-WRITE_DESCRIPTIONS: dict[str, str] = {
-    "create_release_plan": """\
-Step 1 of planning a release: store the release plan for one version. Call this first; every other
-write tool needs the release it creates.
-
-It records the scope and goals (name, target date, release type, objectives, success metrics), every
-feature considered with its batch (must_have / nice_to_have / deferred), breaking changes,
-dependencies and risks. The server checks the plan (release type against the version number and the
-breaking changes, dependency cycles and batch order between features, deferred features pointing at
-a later version, dependencies due after the target date, weekend release dates, high-risk features
-without a flag) and works out the batch order. Errors reject the call, store nothing and name the
-field; warnings are stored with the plan and returned for you to review with the user.
-
-It creates the release task in Engram (the hub every other artifact links to), reuses the one
-already stored for this version, or adopts the existing Engram task you pass as task_id.
-
-Calling it again for the same version updates the plan in place (same entity id, next revision).
-Pass the artifact.revision you last read as expected_revision to refuse overwriting someone else's
-change. Returns task_id, artifact (entity_id, revision), markdown, warnings and next_steps.
-Next: design_migration_path once per breaking change, then design_rollback.""",
-    "design_migration_path": """\
-Step 2, once per breaking change of the release plan: store how users move from the old behaviour to
-the new one. Needs create_release_plan for the same version first, with the change listed in its
-breaking_changes (`change` must match that entry's name).
-
-Give the rationale, who is affected, the phases in time order with T-offsets in days from the
-release's target date (announce T-90, dual_support T-60..T+30, sunset_warning, shutdown T+60; or
-expand, migrate, contract for a database change), the customers' steps, what stays backward
-compatible, the rollback plan, measurable exit criteria that gate the shutdown, and your confidence.
-The server turns the offsets into calendar dates and checks the path (phase order, deprecation period
-against the plan, shutdown without exit criteria, database changes without expand/contract).
-
-Calling it again with the same change updates that migration path in place; another change adds
-another path. Returns the artifact (entity_id, revision), the dated timeline and Markdown.
-Next: design_migration_path for the next breaking change, else design_rollback.""",
-    "design_rollback": """\
-Step 3: store how the release is undone if it goes wrong. Needs create_release_plan first.
-
-Give the automatic triggers as metric conditions with a sustained window (e.g. error_rate > 5
-percent for 5 minutes), the manual triggers, the rollback procedures (at most one per type:
-application, database, feature flag, infrastructure; the first is the preferred path) with their
-time to roll back and rehearsal evidence, and the communication plan. Omit confidence to have it
-computed from the procedures and their rehearsals. The server checks, among others, that a trigger
-is sustained, that every flagged feature of the plan can be switched off, and that rehearsals back
-the stated times.
-
-Calling it again for the same version updates the strategy in place; pass expected_revision to
-guard against concurrent edits. Returns the artifact (entity_id, revision) and Markdown.
-Next: plan_rollout, with a halt threshold equal to these automatic triggers.""",
-    "plan_rollout": """\
-Step 4: store the phased rollout. Needs create_release_plan first; with design_rollback done before,
-the server also checks the halt threshold against the rollback triggers.
-
-Give the approach (canary, blue_green, rolling or feature_flag), the start as {"at", "timezone"},
-the phases in order (audience, traffic percentage never falling and ending at 100, targeting,
-duration, success criteria, metric targets, go/no-go owner), the feature flags and the halt
-threshold. The server checks that cohorts are nested, gates are reachable and sound, and phase
-changes fall in business hours on weekdays, and computes the calendar timeline (as a Mermaid gantt
-at the resource release://{version}/timeline).
-
-Calling it again for the same version updates the rollout in place. Returns the artifact
-(entity_id, revision), the computed timeline and Markdown. Next: create_runbook.""",
-    "create_runbook": """\
-Step 5: store the release runbook, the procedure people follow on deployment day. Needs
-create_release_plan first; the rollout schedule is taken from the stored rollout plan (plan_rollout),
-never typed here.
-
-Give the pre-release checklist by section, the deployment steps in time order at minute offsets from
-the deploy (T-30min, T, T+10min) with owner, actions and commands, smoke tests, contacts (include the
-on-call engineer), troubleshooting entries and post-release tasks. The server checks step order and
-names, and warns about missing smoke tests or on-call contact.
-
-Calling it again for the same version updates the runbook in place. Returns the artifact
-(entity_id, revision) and Markdown. Next: link_release_entities, then summarize_release.""",
-}
-
-LINK_DESCRIPTION = """\
-Step 6: link the release task to every artifact of the release, so `engram task show <task_id>` and
-graph queries find the whole plan. Call it after the write steps (create_release_plan ... create_runbook).
-
-Safe to call any number of times: links that already exist are reported under `existing`, only
-missing ones are created. Pass `links` to also connect the release to other Engram entities (an
-epic task, an ADR context, a design reasoning) by id or unique id prefix.
-Returns the links created and existing. Next: summarize_release."""
-
-GET_DESCRIPTION = """\
-Read one whole release: every stored artifact (kind, Engram entity id, revision), the links, the
-Markdown of the full plan (trimmed if long; the resource release://{version} has all of it), the
-kinds still `missing`, cross-artifact warnings and next steps.
-
-Use it before revising an artifact (its revision is what you pass as expected_revision), to resume
-planning where someone left off, or to answer questions about a release. Releases written by hand
-with the Engram skill are shown too (typed: false)."""
-
-LIST_DESCRIPTION = """\
-List the releases stored in Engram, newest version first, one summary line each (version, name,
-status, target date, task id, which artifacts exist). Filter by the release task's status.
-
-Call it to find out which versions exist before planning or reading one. Results are paged: pass the
-returned next_cursor as cursor to get the next page; next_cursor is null on the last page."""
-
-SUMMARY_DESCRIPTION = """\
-The stakeholder summary of one release: a paragraph covering scope (features per batch), rollout
-(phases and duration), rollback readiness and overall confidence, plus the key facts as data and any
-warnings. Computed from the stored artifacts, so call it last, after link_release_entities, or any
-time someone asks "where does release X stand"."""
-
-INSTRUCTIONS = """\
-Plans software releases and stores every artifact in Engram (the git-backed knowledge graph), where
-people and other agents find them later with the `engram` CLI.
-
-Plan a release in this order, one tool call per step, all for the same version:
-1. create_release_plan - scope, goals, feature batches, breaking changes, dependencies, risks. Always
-   first: it creates the release task the other artifacts hang on.
-2. design_migration_path - once per breaking change (skip if there are none).
-3. design_rollback - triggers and procedures to undo the release.
-4. plan_rollout - phases with traffic percentages, criteria and a halt threshold.
-5. create_runbook - the deployment day procedure.
-6. link_release_entities - links the release task to every artifact (safe to repeat).
-Then summarize_release for stakeholders.
-
-Every write returns warnings (fix them or tell the user) and next_steps. Calling a write tool again
-for the same version updates that artifact in place; pass the revision you read as
-expected_revision to avoid overwriting someone else's edit. Read with get_release_plan and
-list_release_plans. The prompt plan_release walks through the whole skill. Ask the user for facts
-you do not have; leave optional fields out rather than inventing values."""
-
-
-# --------------------------------------------------------------------------------------------------
 # Helpers shared by the tools.
 
 
@@ -229,19 +107,6 @@ def agent_for(ctx: Context, settings: Settings) -> str:
     return settings.agent or client_name(ctx) or "default"
 
 
-def describe_validation_error(exc: ValidationError, what: str) -> str:
-    """Field paths and messages of a pydantic error, one clause each, for a model to act on."""
-    clauses = []
-    errors = exc.errors(include_url=False)
-    for err in errors[:10]:
-        path = ".".join(str(part) for part in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        clauses.append(f"{path}: {message}" if path else message)
-    if len(errors) > 10:
-        clauses.append(f"... and {len(errors) - 10} more")
-    return f"invalid {what}: " + "; ".join(clauses)
-
-
 async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a use case in a worker thread (git I/O blocks) and turn expected failures into ToolError.
 
@@ -251,7 +116,7 @@ async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
     except PlannerError as exc:
-        raise ToolError(exc.describe()) from exc
+        raise ToolError(planner_refusal(exc)) from exc
 
 
 # --------------------------------------------------------------------------------------------------
@@ -261,9 +126,7 @@ EXPECTED_REVISION = Annotated[
     int | None,
     Field(
         ge=0,
-        description="The artifact's revision you last read (artifact.revision from a write result or "
-        "get_release_plan). If the stored artifact has moved on, the call fails instead of overwriting "
-        "someone else's change. Omit to create, or to update whatever is stored.",
+        description="The artifact.revision you last read, to refuse a write over a newer change",
     ),
 ]
 TASK_ID = Annotated[
@@ -271,9 +134,7 @@ TASK_ID = Annotated[
     Field(
         min_length=4,
         max_length=36,
-        description="An existing Engram task (UUID or unique prefix) to use as the release task, e.g. one "
-        "your team already tracks the release with. Omit to create one (or reuse the one stored for "
-        "this version).",
+        description="An existing Engram task (id or unique prefix) to adopt as the release task",
     ),
 ]
 
@@ -314,7 +175,7 @@ def _parameter(name: str, info: FieldInfo) -> inspect.Parameter:
     )
 
 
-def write_tool(spec: WriteTool) -> Tool:
+def write_tool(spec: WriteTool) -> CheckedTool:
     """An MCP tool whose parameters are the spec model's fields plus expected_revision (and task_id).
 
     The function gets a generated ``__signature__``, which the SDK reads (``inspect.signature``) to
@@ -327,7 +188,6 @@ def write_tool(spec: WriteTool) -> Tool:
     if reserved:
         raise TypeError(f"{model.__name__} uses reserved parameter names {sorted(reserved)}")
 
-    what = spec.name.split("_", 1)[1].replace("_", " ")  # "release plan", "migration path", ...
     params = [_parameter(name, info) for name, info in model.model_fields.items()]
     params.append(
         inspect.Parameter(
@@ -349,7 +209,8 @@ def write_tool(spec: WriteTool) -> Tool:
         try:
             built = model.model_validate(raw)
         except ValidationError as exc:
-            raise ToolError(describe_validation_error(exc, what)) from exc
+            problems = validation_problems(exc, tool.full_schema, raw)
+            raise ToolError(tool.refuse(problems)) from exc
         options: dict[str, Any] = {
             "expected_revision": arguments.get("expected_revision"),
             "agent": agent_for(ctx, state.settings),
@@ -368,9 +229,12 @@ def write_tool(spec: WriteTool) -> Tool:
     call.__doc__ = WRITE_DESCRIPTIONS[spec.name]
     call.__signature__ = inspect.Signature(params, return_annotation=WriteResult)  # type: ignore[attr-defined]
     call.__annotations__ = {p.name: p.annotation for p in params} | {"return": WriteResult}
-    return _finish(
-        Tool.from_function(call, name=spec.name, title=spec.title, annotations=WRITE, context_kwarg="ctx")
+    tool = _finish(
+        CheckedTool.from_function(
+            call, name=spec.name, title=spec.title, annotations=WRITE, context_kwarg="ctx"
+        )
     )
+    return tool
 
 
 # --------------------------------------------------------------------------------------------------
@@ -386,10 +250,15 @@ MAX_REQUEST_BYTES = 1_000_000
 def check_request_size(arguments: Any, tool: str) -> None:
     size = len(pydantic_core.to_json(arguments))
     if size > MAX_REQUEST_BYTES:
+        problem = Problem(
+            "", f"the arguments are {size:,} bytes of JSON", f"at most {MAX_REQUEST_BYTES:,} bytes"
+        )
         raise ToolError(
-            f"{tool}: the request arguments are {size:,} bytes, over the limit of "
-            f"{MAX_REQUEST_BYTES:,} bytes of JSON; shorten the longest texts or split the plan "
-            "(e.g. fewer prerequisites per feature)"
+            refusal(
+                [problem],
+                f"shorten the longest texts or split the plan (e.g. fewer prerequisites "
+                f"per feature) and call {tool} again",
+            )
         )
 
 
@@ -440,17 +309,17 @@ async def summarize_release(version: VersionArg, ctx: Context) -> StakeholderSum
 def read_tools() -> list[Tool]:
     return [
         _finish(
-            Tool.from_function(
+            CheckedTool.from_function(
                 get_release_plan, title="Get a release plan", description=GET_DESCRIPTION, annotations=READ
             )
         ),
         _finish(
-            Tool.from_function(
+            CheckedTool.from_function(
                 list_release_plans, title="List release plans", description=LIST_DESCRIPTION, annotations=READ
             )
         ),
         _finish(
-            Tool.from_function(
+            CheckedTool.from_function(
                 summarize_release,
                 title="Summarize a release for stakeholders",
                 description=SUMMARY_DESCRIPTION,
@@ -465,7 +334,7 @@ def build_tools(settings: Settings) -> list[Tool]:
     if settings.read_only:
         return read_tools()
     link = _finish(
-        Tool.from_function(
+        CheckedTool.from_function(
             link_release_entities,
             title="Link the release's entities",
             description=LINK_DESCRIPTION,
@@ -479,13 +348,13 @@ def build_tools(settings: Settings) -> list[Tool]:
 # Schema post-processing.
 
 
-def _finish(tool: Tool) -> Tool:
-    """Refuse unknown arguments and publish schemas without ``$ref``/``$defs``.
+def _finish(tool: Tool) -> CheckedTool:
+    """Refuse unknown arguments and publish lean schemas (``server/schemas.py``).
 
     The SDK's argument model ignores unknown keys, so a misspelt optional parameter would be dropped
     silently; forbidding extras reports it instead, as the spec models do for nested fields.
-    Several hosts mishandle ``$ref`` in tool schemas, so every schema is inlined.
     """
+    assert isinstance(tool, CheckedTool), "build tools with CheckedTool.from_function"
     meta = tool.fn_metadata
     strict = type(
         meta.arg_model.__name__,
@@ -496,38 +365,12 @@ def _finish(tool: Tool) -> Tool:
         },
     )
     meta.arg_model = strict
-    # extra="forbid" changes the schema only by this key; regenerating it would cost start-up time.
-    tool.parameters = inline_refs({**tool.parameters, "additionalProperties": False})
+    tool.full_schema = inline_refs({**tool.parameters, "additionalProperties": False})
+    tool.parameters = lean_input_schema(tool.parameters)
     if meta.output_schema is not None:
-        meta.output_schema = inline_refs(meta.output_schema)
+        meta.output_schema = lean_output_schema(meta.output_schema)
         tool.__dict__.pop("output_schema", None)  # cached_property computed before we changed it
     return tool
-
-
-def inline_refs(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Replace every local ``$ref`` with the definition it points to and drop ``$defs``.
-
-    Raises ValueError for a recursive model, which cannot be inlined (and must not be a tool input).
-    """
-    defs: Mapping[str, Any] = schema.get("$defs", {})
-
-    def resolve(node: Any, trail: tuple[str, ...]) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                if not ref.startswith("#/$defs/"):
-                    raise ValueError(f"cannot inline non-local $ref {ref!r}")
-                name = ref.removeprefix("#/$defs/")
-                if name in trail:
-                    raise ValueError(f"recursive schema through {' -> '.join((*trail, name))}")
-                siblings = {k: v for k, v in node.items() if k != "$ref"}
-                return resolve({**defs[name], **siblings}, (*trail, name))
-            return {k: resolve(v, trail) for k, v in node.items() if k != "$defs"}
-        if isinstance(node, list):
-            return [resolve(item, trail) for item in node]
-        return node
-
-    return resolve(dict(schema), ())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -536,8 +379,8 @@ def inline_refs(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 def _resource_error(exc: PlannerError) -> ResourceError:
     if isinstance(exc, NotFound | InvalidInput):
-        return ResourceNotFoundError(exc.describe())
-    return ResourceError(exc.describe())
+        return ResourceNotFoundError(planner_refusal(exc))
+    return ResourceError(planner_refusal(exc))
 
 
 async def _read(ctx: Context, method: str, version: str) -> Any:
@@ -611,7 +454,9 @@ class CheckedPrompt(Prompt):
             text = self.renderer.render(**(arguments or {}))
         except PlannerError as exc:
             raise MCPError(
-                code=INVALID_PARAMS, message=exc.describe(), data={"prompt": self.name, "field": exc.field}
+                code=INVALID_PARAMS,
+                message=planner_refusal(exc),
+                data={"prompt": self.name, "field": exc.field},
             ) from exc
         return [UserMessage(text)]
 

@@ -1,0 +1,88 @@
+"""Product copy for the model that picks and calls the tools: the tool descriptions and instructions.
+
+Every tool description is read into every conversation (``tools/list``), so each says what the tool
+is for, what it needs first and what comes next, and leaves the fields to the schema and the
+step's prompt (the "field guide"). ``bench/surface.py`` counts what this costs.
+"""
+
+from __future__ import annotations
+
+WRITE_DESCRIPTIONS: dict[str, str] = {
+    "create_release_plan": (
+        "Step 1, always first: store one version's release plan (goals, feature batches, breaking "
+        "changes, dependencies, risks) and its Engram release task (reused if stored, or the task_id "
+        "you pass). Checked on write: errors store nothing, warnings come back. Calling it again "
+        "updates it in place. Field guide: prompt scope_release. Next: design_migration_path per "
+        "breaking change, then design_rollback."
+    ),
+    "design_migration_path": (
+        "Step 2, once per breaking change of the plan (`change` is its name): store how users move "
+        "off the old behaviour, in phases at T-offsets in days from the target date (announce T-90 "
+        "to shutdown T+60; expand, migrate, contract for a database). The server dates and checks "
+        "the path. Field guide: prompt design_migration. Next: the next breaking change, else "
+        "design_rollback."
+    ),
+    "design_rollback": (
+        "Step 3: store how the release is undone: automatic triggers (metric conditions held for a "
+        "window), manual triggers, at most one procedure per type (the first is preferred) with its "
+        "time to roll back and rehearsals, and the communication plan. Omit confidence to have it "
+        "computed. Field guide: prompt design_rollback. Next: plan_rollout."
+    ),
+    "plan_rollout": (
+        "Step 4: store the phased rollout: approach, start (local time and zone), phases with a "
+        "traffic percent that never falls and ends at 100, gates, flags, and a halt threshold equal "
+        "to the rollback triggers. The server checks cohorts, gates and business hours and computes "
+        "the timeline (release://{version}/timeline). Field guide: prompt plan_rollout. "
+        "Next: create_runbook."
+    ),
+    "create_runbook": (
+        "Step 5: store the deployment-day runbook: checklist, steps at minute offsets (T-30min, T, "
+        "T+10min) with owners and commands, smoke tests, contacts with the on-call engineer, "
+        "troubleshooting, follow-up. The rollout schedule comes from plan_rollout. Field guide: "
+        "prompt write_runbook. Next: link_release_entities."
+    ),
+}
+
+LINK_DESCRIPTION = (
+    "Step 6: link the release task to each of its artifacts, and to other Engram entities given in "
+    "`links`, so engram's graph finds the whole plan. Safe to repeat: existing links are reported, "
+    "missing ones created. Next: summarize_release."
+)
+
+GET_DESCRIPTION = (
+    "Read one release: its artifacts with entity ids and revisions (a revision is what you pass as "
+    "expected_revision), links, the Markdown of the whole plan (trimmed; release://{version} has "
+    "it all), missing kinds, warnings and next steps. Shows releases written by hand too."
+)
+
+LIST_DESCRIPTION = (
+    "List the stored releases, newest version first: version, name, status, target date, task id "
+    "and which artifacts exist. Paged: pass next_cursor back as cursor."
+)
+
+SUMMARY_DESCRIPTION = (
+    "The stakeholder summary of one release: scope per batch, rollout phases and duration, rollback "
+    "readiness and confidence, as a paragraph with the key facts and warnings. Call it last."
+)
+
+INSTRUCTIONS = """\
+Plans software releases and stores every artifact in Engram (the git-backed knowledge graph), where
+people and other agents find them later with the `engram` CLI.
+
+Plan a release in this order, one tool call per step, all for the same version:
+1. create_release_plan - scope, goals, feature batches, breaking changes, dependencies, risks. Always
+   first: it creates the release task the other artifacts hang on.
+2. design_migration_path - once per breaking change (skip if there are none).
+3. design_rollback - triggers and procedures to undo the release.
+4. plan_rollout - phases with traffic percentages, criteria and a halt threshold.
+5. create_runbook - the deployment day procedure.
+6. link_release_entities - links the release task to every artifact (safe to repeat).
+Then summarize_release for stakeholders.
+
+Every write returns the artifact (entity_id, revision), Markdown, warnings (fix them or tell the
+user) and next_steps. Calling a write tool again for the same version updates that artifact in
+place; pass the revision you read as expected_revision to avoid overwriting someone else's edit.
+A refused call names each field at fault, what is valid and what to do next; nothing is stored.
+Read with get_release_plan and list_release_plans. The prompt plan_release walks through the whole
+skill, and each step's prompt is its field guide. Ask the user for facts you do not have; leave
+optional fields out rather than inventing values."""
