@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from ..prompts.loader import load_prompts
 from ..tools.errors import PlannerError, StorageError
 from ..tools.service import ReleasePlanner
+from .arguments import Problem, closest, refusal
 from .descriptions import INSTRUCTIONS
-from .registration import AppState, build_tools, register_prompts, register_resources
+from .registration import AppState, build_tools, register_prompts, register_resources, tool_names
 from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,6 +119,26 @@ class OpeningStore:
             self._store.close()
 
 
+class PlannerServer(MCPServer):
+    """``MCPServer`` whose refusal of an unknown tool name says which tools exist, like every other
+    refusal (``server/arguments.py``)."""
+
+    read_only = False
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        names = [tool.name for tool in await self.list_tools()]
+        if name not in names:
+            valid = "the tools are " + ", ".join(names)
+            if self.read_only and name in tool_names():
+                problem = Problem("", f"{name} writes, and this server is read-only (--read-only)", valid)
+                next_step = "ask the user to run a server without --read-only to write"
+            else:
+                problem = Problem("", f"unknown tool {name!r}", valid + closest(name, names))
+                next_step = "call one of the listed tools (tools/list describes each)"
+            raise ToolError(refusal([problem], next_step))
+        return await super().call_tool(name, arguments, context)
+
+
 def build_server(settings: Settings | None = None, store: Store | None = None) -> MCPServer:
     """A ready-to-run server. ``store``: use this store instead of opening one (it is not closed)."""
     settings = settings or Settings()
@@ -133,7 +155,7 @@ def build_server(settings: Settings | None = None, store: Store | None = None) -
 
     prompts = load_prompts()
     skill = next(p for p in prompts if p.name == "plan_release")
-    server = MCPServer(
+    server = PlannerServer(
         SERVER_NAME,
         title="Engram Release Planner",
         version=server_version(),
@@ -142,6 +164,7 @@ def build_server(settings: Settings | None = None, store: Store | None = None) -
         log_level=settings.log_level,
         tools=build_tools(settings),
     )
+    server.read_only = settings.read_only
     register_resources(server, skill_text=lambda: skill.body)
     register_prompts(server, prompts)
     return server

@@ -199,7 +199,7 @@ async def test_read_only_mode_lists_only_the_read_tools(make_settings: Any, era:
         listed = await client.list_tools()
         assert [t.name for t in listed.tools] == READ_TOOLS
         text = error_text(await client.call_tool("create_release_plan", plan_example.ARGS))
-    assert "Unknown tool" in text
+    assert "create_release_plan writes, and this server is read-only (--read-only)" in text
 
 
 async def test_long_markdown_is_trimmed_to_the_setting_and_the_resource_has_it_whole(
