@@ -311,7 +311,7 @@ def _resolve(
             value = value.get(part) if isinstance(value, dict) else None
             path.append(part)
             continue
-        if len(_members(node)) > 1 or (value is not None and not props):
+        if len([m for m in _members(node) if m.get("type") != "null"]) > 1:
             # A union tag (``str``, ``MetricCondition``): the member pydantic tried.
             kind = _tag_kind(part)
             actual = _json_kind(value)

@@ -163,6 +163,16 @@ MISTAKES = [
         "did you mean 'duration_hours'?",
     ),
     Mistake(
+        "unknown field in an optional object",
+        "design_rollback",
+        RB,
+        ("procedures", 0, "rehearsal", "duration"),
+        0.75,
+        "procedures[0].rehearsal.duration",
+        "unknown field 'duration'",
+        "the fields here are date, measured_minutes",
+    ),
+    Mistake(
         "missing required",
         "create_release_plan",
         PLAN,
