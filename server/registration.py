@@ -45,6 +45,7 @@ from .descriptions import (
 )
 from .schemas import inline_refs, lean_input_schema, lean_output_schema
 from .settings import Settings
+from .workspace import WorkspaceGate
 
 log = logging.getLogger("release_planner.server")
 
@@ -69,11 +70,19 @@ MAX_AGENT_CHARS = 100
 
 @dataclass
 class AppState:
-    """What the lifespan yields: one planner per server, and a lock that serializes writes."""
+    """What the lifespan yields: one planner per server, a lock that serializes writes, and the gate
+    that chooses and opens the workspace when none was configured (``server/workspace.py``)."""
 
     planner: ReleasePlanner
     settings: Settings
     write_lock: anyio.Lock = field(default_factory=anyio.Lock)
+    gate: WorkspaceGate | None = None
+
+    async def ready(self, ctx: Context) -> ReleasePlanner:
+        """The planner, once its store has a workspace; a PlannerError names what to configure."""
+        if self.gate is not None:
+            await self.gate.ready(ctx)
+        return self.planner
 
 
 # --------------------------------------------------------------------------------------------------
@@ -105,6 +114,14 @@ def client_name(ctx: Context) -> str | None:
 
 def agent_for(ctx: Context, settings: Settings) -> str:
     return settings.agent or client_name(ctx) or "default"
+
+
+async def _planner(ctx: Context) -> ReleasePlanner:
+    """The planner, once a workspace is chosen; a refusal names how to configure one."""
+    try:
+        return await _state(ctx).ready(ctx)
+    except PlannerError as exc:
+        raise ToolError(planner_refusal(exc)) from exc
 
 
 async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -217,7 +234,7 @@ def write_tool(spec: WriteTool) -> CheckedTool:
         }
         if spec.accepts_task_id:
             options["task_id"] = arguments.get("task_id")
-        method = getattr(state.planner, spec.method)
+        method = getattr(await _planner(ctx), spec.method)
         version = getattr(built, "version", "")
         async with state.write_lock:
             await ctx.report_progress(0, 1, f"{spec.name}: checking and storing release {version}")
@@ -278,14 +295,14 @@ async def link_release_entities(
     async with state.write_lock:
         await ctx.report_progress(0, 1, f"link_release_entities: linking release {version}")
         result: LinkResult = await _run(
-            state.planner.link_release_entities, version, links, agent=agent_for(ctx, state.settings)
+            (await _planner(ctx)).link_release_entities, version, links, agent=agent_for(ctx, state.settings)
         )
         await ctx.report_progress(1, 1, f"link_release_entities: {len(result.created)} links created")
     return result
 
 
 async def get_release_plan(version: VersionArg, ctx: Context) -> ReleaseView:
-    return await _run(_state(ctx).planner.get_release_plan, version)
+    return await _run((await _planner(ctx)).get_release_plan, version)
 
 
 async def list_release_plans(
@@ -299,11 +316,11 @@ async def list_release_plans(
         Field(max_length=200, description="next_cursor from the previous page; omit for the first"),
     ] = None,
 ) -> ReleasePage:
-    return await _run(_state(ctx).planner.list_release_plans, status, limit, cursor)
+    return await _run((await _planner(ctx)).list_release_plans, status, limit, cursor)
 
 
 async def summarize_release(version: VersionArg, ctx: Context) -> StakeholderSummary:
-    return await _run(_state(ctx).planner.summarize_release, version)
+    return await _run((await _planner(ctx)).summarize_release, version)
 
 
 def read_tools() -> list[Tool]:
@@ -384,8 +401,8 @@ def _resource_error(exc: PlannerError) -> ResourceError:
 
 
 async def _read(ctx: Context, method: str, version: str) -> Any:
-    planner = _state(ctx).planner
     try:
+        planner = await _state(ctx).ready(ctx)
         return await anyio.to_thread.run_sync(getattr(planner, method), version)
     except PlannerError as exc:
         raise _resource_error(exc) from exc

@@ -32,9 +32,15 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    workspace: Path = Field(
-        default_factory=Path.cwd,
-        description="Git repository holding the Engram data (created with `git init` if missing)",
+    workspace: Path | None = Field(
+        default=None,
+        description="Git repository (bare or not) holding the Engram data; created with `git init` if "
+        "missing or empty. Default: the MCP client's first root that is a repository or empty, else "
+        "the current directory on the same terms",
+    )
+    init: bool = Field(
+        default=False,
+        description="Allow `git init` of a workspace directory that holds files but is not a repository",
     )
     store: StoreName = Field(
         default="git",
@@ -83,8 +89,8 @@ class Settings(BaseModel):
 
     @field_validator("workspace", mode="after")
     @classmethod
-    def _absolute_workspace(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _absolute_workspace(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().resolve()
 
     @classmethod
     def from_sources(
@@ -137,8 +143,10 @@ def settings_table() -> list[tuple[str, str, str, str]]:
     """(flag, environment variable, default, meaning) for each setting, for the README and --help."""
     rows = []
     for name, field in Settings.model_fields.items():
-        if field.default_factory is not None:
-            default = "current directory" if name == "workspace" else "(computed)"
+        if name == "workspace":
+            default = "client root, else current directory"
+        elif field.default_factory is not None:
+            default = "(computed)"
         else:
             default = "unset" if field.default is None else str(field.default)
         rows.append((flag_of(name), env_var(name), default, field.description or ""))

@@ -53,6 +53,7 @@ from .refs import (
     RefStale,
     RefUpdate,
     StepHook,
+    is_bare_repository,
     read_all,
     read_small,
     ref_value,
@@ -83,8 +84,9 @@ class _Planned:
 
 
 def _open_repository(path: Path, create: bool) -> pygit2.Repository:
-    # Like engram: a workspace without its own .git gets one, even inside another repository.
-    if not (path / ".git").exists():
+    # Like engram: a workspace without its own .git gets one, even inside another repository. A bare
+    # repository is one already: its refs are written into it, never into a nested .git.
+    if not (path / ".git").exists() and not is_bare_repository(path):
         if not create:
             raise StorageError(
                 f"{path} is not a git repository",

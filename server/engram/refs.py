@@ -37,6 +37,15 @@ StepHook = Callable[[str], None]
 # --- refs as git stores them ------------------------------------------------------------------------
 
 
+def is_bare_repository(path: str | os.PathLike[str]) -> bool:
+    """A bare git repository: ``HEAD``, ``objects/`` and ``refs/`` in the directory itself (no ``.git``)."""
+    return (
+        os.path.isfile(os.path.join(path, "HEAD"))
+        and os.path.isdir(os.path.join(path, "objects"))
+        and os.path.isdir(os.path.join(path, "refs"))
+    )
+
+
 def read_small(path: str) -> bytes | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)

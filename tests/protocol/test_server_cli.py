@@ -26,10 +26,11 @@ def settings_for(argv: list[str], environ: dict[str, str] | None = None) -> Sett
     return settings_from_args(build_parser().parse_args(argv), environ or {})
 
 
-def test_defaults_serve_stdio_from_the_current_directory_with_the_git_store() -> None:
+def test_defaults_serve_stdio_with_the_git_store_and_the_workspace_chosen_later() -> None:
     s = settings_for([])
+    # No workspace: the server takes the client's root, else the current directory if usable.
     assert (s.workspace, s.store, s.transport, s.read_only, s.agent) == (
-        Path.cwd(),
+        None,
         "git",
         "stdio",
         False,
