@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 
 from ..prompts.loader import load_prompts
 from ..tools.errors import PlannerError, StorageError
 from ..tools.service import ReleasePlanner
 from .arguments import Problem, closest, refusal
 from .descriptions import INSTRUCTIONS
+from .host import register_host_features
 from .registration import AppState, build_tools, register_prompts, register_resources, tool_names
 from .settings import Settings
 from .workspace import WorkspaceGate, check_workspace, choose_workspace
@@ -159,6 +162,21 @@ class PlannerServer(MCPServer):
             raise ToolError(refusal([problem], next_step))
         return await super().call_tool(name, arguments, context)
 
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> Any:
+        names = [prompt.name for prompt in await self.list_prompts()]
+        if name not in names:
+            problem = Problem(
+                "", f"unknown prompt {name!r}", "the prompts are " + ", ".join(names) + closest(name, names)
+            )
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=refusal([problem], "ask for one of the listed prompts (prompts/list)"),
+                data={"prompt": name},
+            )
+        return await super().get_prompt(name, arguments, context)
+
 
 def build_server(settings: Settings | None = None, store: Store | None = None) -> MCPServer:
     """A ready-to-run server. ``store``: use this store instead of opening one (it is not closed)."""
@@ -198,4 +216,5 @@ def build_server(settings: Settings | None = None, store: Store | None = None) -
     server.read_only = settings.read_only
     register_resources(server, skill_text=lambda: skill.body)
     register_prompts(server, prompts)
+    register_host_features(server)
     return server

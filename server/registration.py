@@ -43,6 +43,7 @@ from .descriptions import (
     SUMMARY_DESCRIPTION,
     WRITE_DESCRIPTIONS,
 )
+from .host import notify_log, notify_resources_changed
 from .schemas import inline_refs, lean_input_schema, lean_output_schema
 from .settings import Settings
 from .workspace import WorkspaceGate
@@ -77,6 +78,7 @@ class AppState:
     settings: Settings
     write_lock: anyio.Lock = field(default_factory=anyio.Lock)
     gate: WorkspaceGate | None = None
+    log_level: str = "info"  # of the log notifications sent to the client (logging/setLevel)
 
     async def ready(self, ctx: Context) -> ReleasePlanner:
         """The planner, once its store has a workspace; a PlannerError names what to configure."""
@@ -240,6 +242,15 @@ def write_tool(spec: WriteTool) -> CheckedTool:
             await ctx.report_progress(0, 1, f"{spec.name}: checking and storing release {version}")
             result: WriteResult = await _run(method, built, **options)
             await ctx.report_progress(1, 1, f"{spec.name}: stored revision {result.revision}")
+        art = result.artifact
+        verb = "created" if result.created else "updated"
+        await notify_log(
+            ctx,
+            "info",
+            f"{spec.name}: {verb} {art.title} ({art.entity_type} {art.entity_id}, rev. {result.revision})",
+        )
+        if result.created and spec.name == "create_release_plan":  # a new release: resources/list grew
+            await notify_resources_changed(ctx)
         return result
 
     call.__name__ = call.__qualname__ = spec.name
@@ -298,6 +309,7 @@ async def link_release_entities(
             (await _planner(ctx)).link_release_entities, version, links, agent=agent_for(ctx, state.settings)
         )
         await ctx.report_progress(1, 1, f"link_release_entities: {len(result.created)} links created")
+    await notify_log(ctx, "info", f"link_release_entities: {len(result.created)} links created for {version}")
     return result
 
 

@@ -111,6 +111,10 @@ class ReleasePlanner:
     def summarize_release(self, version: str) -> StakeholderSummary:
         return self.reader.summarize_release(version)
 
+    def release_versions(self) -> list[str]:
+        """Every stored release version, newest first (for completion)."""
+        return self.lister.versions()
+
     # Resources
     def release_markdown(self, version: str) -> str:
         return self.reader.release_markdown(version)
