@@ -9,50 +9,50 @@ from __future__ import annotations
 
 WRITE_DESCRIPTIONS: dict[str, str] = {
     "create_release_plan": (
-        "Step 1, always first: store one version's release plan (goals, feature batches, breaking "
-        "changes, dependencies, risks) and its Engram release task (reused if stored, or the task_id "
-        "you pass). Checked on write: errors store nothing, warnings come back. Calling it again "
-        "updates it in place. Field guide: prompt scope_release. Next: design_migration_path per "
-        "breaking change, then design_rollback."
+        "Step 1, always first: store a version's release plan (goals, feature batches, breaking "
+        "changes, dependencies, risks) and its Engram release task (or adopt task_id). Errors store "
+        "nothing; warnings come back. Again for the same version: updates in place. Field guide: prompt "
+        "scope_release. Next: design_migration_path per breaking change, then design_rollback."
     ),
     "design_migration_path": (
-        "Step 2, once per breaking change of the plan (`change` is its name): store how users move "
-        "off the old behaviour, in phases at T-offsets in days from the target date (announce T-90 "
-        "to shutdown T+60; expand, migrate, contract for a database). The server dates and checks "
-        "the path. Field guide: prompt design_migration. Next: the next breaking change, else "
-        "design_rollback."
+        "Step 2, once per breaking change of the plan (`change` is its name): how users move off the "
+        "old behaviour, in phases at T-offsets in days from the target date (announce T-90 to "
+        "shutdown T+60; expand, migrate, contract for a database). Field guide: prompt "
+        "design_migration. Next: the next breaking change, else design_rollback."
     ),
     "design_rollback": (
-        "Step 3: store how the release is undone: automatic triggers (metric conditions held for a "
-        "window), manual triggers, at most one procedure per type (the first is preferred) with its "
-        "time to roll back and rehearsals, and the communication plan. Omit confidence to have it "
-        "computed. Field guide: prompt design_rollback. Next: plan_rollout."
+        "Step 3: how the release is undone: automatic triggers (metric conditions held for a window), "
+        "manual triggers, at most one procedure per type (first = preferred) with time to roll back "
+        "and rehearsals, communication. Omit confidence to have it computed. Field guide: prompt "
+        "design_rollback. Next: plan_rollout."
     ),
     "plan_rollout": (
-        "Step 4: store the phased rollout: approach, start (local time and zone), phases with a "
-        "traffic percent that never falls and ends at 100, gates, flags, and a halt threshold equal "
-        "to the rollback triggers. The server checks cohorts, gates and business hours and computes "
-        "the timeline (release://{version}/timeline). Field guide: prompt plan_rollout. "
-        "Next: create_runbook."
+        "Step 4: the phased rollout: approach, start (local time and zone), phases whose traffic "
+        "percent never falls and ends at 100, gates, flags, a halt threshold equal to the rollback "
+        "triggers. Computes the timeline (release://{version}/timeline). Field guide: prompt "
+        "plan_rollout. Next: create_runbook."
     ),
     "create_runbook": (
-        "Step 5: store the deployment-day runbook: checklist, steps at minute offsets (T-30min, T, "
-        "T+10min) with owners and commands, smoke tests, contacts with the on-call engineer, "
-        "troubleshooting, follow-up. The rollout schedule comes from plan_rollout. Field guide: "
-        "prompt write_runbook. Next: link_release_entities."
+        "Step 5: the deployment-day runbook: checklist, steps at minute offsets (T-30min, T, T+10min) "
+        "with owners and commands, smoke tests, contacts (on-call), troubleshooting, follow-up; the "
+        "schedule comes from plan_rollout. Field guide: prompt write_runbook. Next: link_release_entities."
     ),
 }
 
 LINK_DESCRIPTION = (
-    "Step 6: link the release task to each of its artifacts, and to other Engram entities given in "
-    "`links`, so engram's graph finds the whole plan. Safe to repeat: existing links are reported, "
-    "missing ones created. Next: summarize_release."
+    "Step 6: link the release task to each of its artifacts (and to other Engram entities in `links`) "
+    "so engram's graph finds the whole plan. Safe to repeat. Next: summarize_release."
+)
+
+RETIRE_DESCRIPTION = (
+    "Retire what was stored by mistake: one artifact (kind; entity_id picks one of several) or, "
+    "without kind, the whole release (its task becomes cancelled). Deletes the entities and their "
+    "links; Engram keeps their version history. Ask the user first."
 )
 
 GET_DESCRIPTION = (
-    "Read one release: its artifacts with entity ids and revisions (a revision is what you pass as "
-    "expected_revision), links, the Markdown of the whole plan (trimmed; release://{version} has "
-    "it all), missing kinds, warnings and next steps. Shows releases written by hand too."
+    "Read one release: artifacts with entity ids and revisions (pass one as expected_revision), "
+    "links, the Markdown (trimmed; release://{version} has it all), missing kinds, warnings, next steps."
 )
 
 LIST_DESCRIPTION = (

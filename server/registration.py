@@ -34,12 +34,21 @@ from pydantic_core import PydanticUndefined
 from ..tools.common import Version
 from ..tools.errors import InvalidInput, NotFound, PlannerError
 from ..tools.results import LinkResult, ReleasePage, ReleaseView, StakeholderSummary, WriteResult
-from ..tools.service import WRITE_TOOLS, ExtraLink, ReleasePlanner, ReleaseStatus, WriteTool
+from ..tools.service import (
+    WRITE_TOOLS,
+    ExtraLink,
+    ReleasePlanner,
+    ReleaseStatus,
+    RetirableKind,
+    RetireResult,
+    WriteTool,
+)
 from .arguments import CheckedTool, Problem, planner_refusal, refusal, validation_problems
 from .descriptions import (
     GET_DESCRIPTION,
     LINK_DESCRIPTION,
     LIST_DESCRIPTION,
+    RETIRE_DESCRIPTION,
     SUMMARY_DESCRIPTION,
     WRITE_DESCRIPTIONS,
 )
@@ -59,6 +68,10 @@ READ = ToolAnnotations(
 # in the store (the revision moves): not idempotent. They never delete anything.
 WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+# Retiring deletes entities (their sidecars stay); a second identical call finds nothing more to do.
+RETIRE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
 # Linking only adds links that are missing; a second identical call changes nothing.
 LINK = ToolAnnotations(
@@ -268,7 +281,7 @@ def write_tool(spec: WriteTool) -> CheckedTool:
 # --------------------------------------------------------------------------------------------------
 # Step 6 and the read tools.
 
-VersionArg = Annotated[Version, Field(description="Release version, e.g. 2.5.0 or v2.5.0")]
+VersionArg = Annotated[Version, Field(description="Release version, e.g. 2.5.0")]
 
 # Every field is bounded, but their product is not (100 features x 40 prerequisites x 2,000 characters
 # is 8 MB): a whole request over this size is refused before anything is checked, rendered or stored.
@@ -310,6 +323,41 @@ async def link_release_entities(
         )
         await ctx.report_progress(1, 1, f"link_release_entities: {len(result.created)} links created")
     await notify_log(ctx, "info", f"link_release_entities: {len(result.created)} links created for {version}")
+    return result
+
+
+async def retire_release_artifact(
+    version: VersionArg,
+    ctx: Context,
+    kind: Annotated[
+        RetirableKind | None, Field(description="The artifact to retire; omit to retire the release")
+    ] = None,
+    entity_id: Annotated[
+        str | None, Field(min_length=4, max_length=36, description="Which one (id or unique prefix)")
+    ] = None,
+    expected_revision: Annotated[
+        int | None,
+        Field(ge=0, description="Its revision you last read (the release task's without kind)"),
+    ] = None,
+) -> RetireResult:
+    state = _state(ctx)
+    planner = await _planner(ctx)
+    what = kind or "whole release"
+    async with state.write_lock:
+        await ctx.report_progress(0, 1, f"retire_release_artifact: retiring the {what} of {version}")
+        result: RetireResult = await _run(
+            planner.retire_release_artifact,
+            version,
+            kind,
+            entity_id,
+            expected_revision=expected_revision,
+            agent=agent_for(ctx, state.settings),
+        )
+        await ctx.report_progress(1, 1, f"retire_release_artifact: {len(result.retired)} artifacts retired")
+    retired = ", ".join(a.title for a in result.retired) or "nothing left to retire"
+    await notify_log(ctx, "notice", f"retire_release_artifact: {result.release}: {retired}")
+    if kind is None and result.retired:
+        await notify_resources_changed(ctx)
     return result
 
 
@@ -370,7 +418,15 @@ def build_tools(settings: Settings) -> list[Tool]:
             annotations=LINK,
         )
     )
-    return [*(write_tool(w) for w in WRITE_TOOLS), link, *read_tools()]
+    retire = _finish(
+        CheckedTool.from_function(
+            retire_release_artifact,
+            title="Retire a release or one of its artifacts",
+            description=RETIRE_DESCRIPTION,
+            annotations=RETIRE,
+        )
+    )
+    return [*(write_tool(w) for w in WRITE_TOOLS), link, retire, *read_tools()]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -510,5 +566,9 @@ def register_prompts(server: MCPServer, prompts: list[Any]) -> None:
 
 def tool_names(read_only: bool = False) -> list[str]:
     """The registered tool names, in order, without building a server."""
-    writes = [] if read_only else [*(w.name for w in WRITE_TOOLS), "link_release_entities"]
+    writes = (
+        []
+        if read_only
+        else [*(w.name for w in WRITE_TOOLS), "link_release_entities", "retire_release_artifact"]
+    )
     return [*writes, *READ_TOOL_NAMES]

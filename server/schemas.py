@@ -133,12 +133,35 @@ def _first_sentence(text: str) -> str:
     return text
 
 
-def concise(text: str, enum: list[Any] | None = None) -> str:
-    """The first sentence of a description, without a restated list of the enum's values."""
+MAX_DESCRIPTION = 110
+
+
+def _clause_cut(text: str, limit: int) -> str:
+    """``text`` cut at its last clause boundary (``, ``, ``: ``, `` - ``) before ``limit`` that is
+    outside brackets and quotes; ``text`` whole when there is none."""
+    depth, quoted, cut = 0, False, None
+    for i, ch in enumerate(text[:limit]):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        elif ch in "'\"`" and (i == 0 or not text[i - 1].isalnum()):
+            quoted = True
+        elif ch in "'\"`" and quoted:
+            quoted = False
+        elif ch in ",:" and text[i + 1 : i + 2] == " " and depth == 0 and not quoted and i > 20:
+            cut = i
+    return text if cut is None else text[:cut]
+
+
+def concise(text: str, enum: list[Any] | None = None, limit: int = MAX_DESCRIPTION) -> str:
+    """The first sentence of a description, without a restated list of the enum's values, cut at a
+    clause boundary when it is longer than ``limit``."""
     text = " ".join(text.split())
     if enum:
         text = _without_enum_list(text, enum)
-    return _first_sentence(text).strip(" ;")
+    text = _first_sentence(text).strip(" ;")
+    return _clause_cut(text, limit) if len(text) > limit else text
 
 
 def _described(node: Any, depth: int, is_field: bool = False) -> Any:

@@ -8,7 +8,8 @@ Each use case lives in a module of its own and works against the storage port (`
 - ``writing``: every other artifact, with the dependents it re-renders, in one commit;
 - ``linking``: ``link_release_entities``;
 - ``reading``: ``get_release_plan``, ``summarize_release`` and the resources;
-- ``listing``: ``list_release_plans``.
+- ``listing``: ``list_release_plans``;
+- ``retiring``: ``retire_release_artifact``, an artifact or a whole release, as Engram deletes.
 
 What each kind of artifact is comes from its descriptor (``tools.registry``); what is checked across
 artifacts is the whole-release review (``tools.review``).
@@ -31,9 +32,18 @@ from .ports import Store
 from .reading import ReleaseReader
 from .registry import KINDS
 from .results import LinkResult, ReleasePage, ReleaseView, StakeholderSummary, WriteResult
+from .retiring import ReleaseRetirer, RetirableKind, RetireResult
 from .writing import ArtifactWriter
 
-__all__ = ["WRITE_TOOLS", "ExtraLink", "ReleasePlanner", "ReleaseStatus", "WriteTool"]
+__all__ = [
+    "WRITE_TOOLS",
+    "ExtraLink",
+    "ReleasePlanner",
+    "ReleaseStatus",
+    "RetirableKind",
+    "RetireResult",
+    "WriteTool",
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class ReleasePlanner:
         self.linker = ReleaseLinker(store, self.loader)
         self.reader = ReleaseReader(self.loader, max_markdown_chars)
         self.lister = ReleaseLister(store, self.loader)
+        self.retirer = ReleaseRetirer(store, self.loader, self.writer)
 
     # Steps 1-5: one write per artifact kind (the spec's type says which kind).
     def create_release_plan(
@@ -98,6 +109,18 @@ class ReleasePlanner:
         self, version: str, links: list[ExtraLink] | None = None, *, agent: str = "default"
     ) -> LinkResult:
         return self.linker.link(version, links, agent=agent)
+
+    # Retiring an artifact stored by mistake, or a whole release
+    def retire_release_artifact(
+        self,
+        version: str,
+        kind: str | None = None,
+        entity_id: str | None = None,
+        *,
+        expected_revision: int | None = None,
+        agent: str = "default",
+    ) -> RetireResult:
+        return self.retirer.retire(version, kind, entity_id, expected_revision=expected_revision, agent=agent)
 
     # Reads
     def get_release_plan(self, version: str) -> ReleaseView:

@@ -27,7 +27,7 @@ async def test_the_server_speaks_mcp_on_stdio_and_stores_in_the_workspace(tmp_pa
     )
     async with Client(params, mode=era) as client:
         listed = await client.list_tools()
-        assert len(listed.tools) == 9
+        assert len(listed.tools) == 10
         plan = ok(await client.call_tool("create_release_plan", plan_example.ARGS))
     assert plan["release"] == "2.5.0" and plan["revision"] == 1
     assert (workspace / ".git").is_dir()

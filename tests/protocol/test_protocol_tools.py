@@ -34,6 +34,7 @@ ALL_TOOLS = [
     "plan_rollout",
     "create_runbook",
     "link_release_entities",
+    "retire_release_artifact",
     "get_release_plan",
     "list_release_plans",
     "summarize_release",
@@ -69,7 +70,7 @@ async def plan_seed(client: Client) -> list[dict[str, Any]]:
     return [ok(await client.call_tool(name, args)) for name, args in SEED_STEPS]
 
 
-async def test_tools_list_shows_the_nine_tools_in_step_order(client: Client) -> None:
+async def test_tools_list_shows_the_tools_in_step_order(client: Client) -> None:
     listed = await client.list_tools()
     assert [t.name for t in listed.tools] == ALL_TOOLS
     assert all(t.title and t.description and t.output_schema for t in listed.tools)
