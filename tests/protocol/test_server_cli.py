@@ -120,7 +120,7 @@ def test_the_demo_leaves_a_git_workspace_that_show_and_list_read_back(
     ws = tmp_path / "ws"
     assert main(["demo", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
-    assert "git for-each-ref refs/engram" in out and "engram task show" in out
+    assert f"git -C {ws} for-each-ref refs/engram" in out and f"show 2.5.0 --workspace {ws}" in out
     assert main(["list", "--workspace", str(ws)]) == 0
     listing = capsys.readouterr().out
     assert "2.5.0" in listing and "Enterprise Features" in listing
