@@ -27,8 +27,9 @@ from ..tools.errors import PlannerError, StorageError
 from ..tools.service import ReleasePlanner
 from .arguments import Problem, closest, refusal
 from .descriptions import INSTRUCTIONS
+from .documents import register_prompts, register_resources
 from .host import register_host_features
-from .registration import AppState, build_tools, register_prompts, register_resources, tool_names
+from .registration import AppState, build_tools, tool_names
 from .settings import Settings
 from .workspace import WorkspaceGate, check_workspace, choose_workspace
 
