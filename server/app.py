@@ -13,16 +13,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 
 from ..prompts.loader import load_prompts
 from ..tools.errors import PlannerError, StorageError
 from ..tools.service import ReleasePlanner
-from .registration import INSTRUCTIONS, AppState, build_tools, register_prompts, register_resources
+from .arguments import Problem, closest, refusal
+from .descriptions import INSTRUCTIONS, NO_RUN_INSTRUCTIONS, RUN_INSTRUCTIONS
+from .documents import register_prompts, register_resources
+from .host import register_host_features
+from .registration import AppState, build_tools, tool_names
 from .settings import Settings
+from .workspace import WorkspaceGate, check_workspace, choose_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools.ports import Store
@@ -39,35 +48,50 @@ def server_version() -> str:
         return "0.0.0"
 
 
+def workspace_of(settings: Settings) -> Path:
+    """The configured workspace, else the current directory if it may be used (no client roots here:
+    this is for the CLI's own commands; the server asks the client, see ``server/workspace.py``)."""
+    if settings.workspace is not None:
+        return settings.workspace
+    return choose_workspace([], Path.cwd(), init=settings.init)[0]
+
+
 def open_store(settings: Settings) -> Store:
     """The store the settings name. Imported lazily: pygit2 and subprocess plumbing cost start-up time."""
     if settings.store == "memory":
         from .engram.memory import MemoryStore
 
         return MemoryStore()
+    workspace = workspace_of(settings)
+    check_workspace(workspace, init=settings.init)
     if settings.store == "engram-cli":
         from .engram.cli import EngramCliStore
 
         # engram's `task list` shows only one agent's tasks, so name ours or it misses release tasks.
         agents = (settings.agent,) if settings.agent else ()
-        return EngramCliStore(settings.workspace, binary=settings.engram_binary, agents=agents)
+        return EngramCliStore(workspace, binary=settings.engram_binary, agents=agents)
     from .engram.gitrefs import GitRefsStore
 
-    return GitRefsStore(settings.workspace)
+    return GitRefsStore(workspace)
 
 
 class OpeningStore:
-    """The configured store, opened on a background thread.
+    """The configured store, opened on a background thread once ``start`` names its settings.
 
     Importing pygit2 and checking the workspace take ~40 ms, and indexing a large workspace far
     more; none of it should keep the client's handshake waiting. Every store call waits until the
     store is open (and indexed), and an opening error is raised by every call, naming what to fix.
+    Calls are only made once ``AppState.ready`` has chosen the workspace and started the opening.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self) -> None:
         self._ready = threading.Event()
+        self._started = False
         self._store: Store | None = None
         self._error: PlannerError | None = None
+
+    def start(self, settings: Settings) -> None:
+        self._started = True
         threading.Thread(
             target=self._open, args=(settings,), name="release-planner-open", daemon=True
         ).start()
@@ -96,6 +120,8 @@ class OpeningStore:
             self._ready.set()
 
     def opened(self) -> Store:
+        if not self._started:  # pragma: no cover - AppState.ready always starts it first
+            raise StorageError("the store is not open: no workspace has been chosen yet", field="workspace")
         self._ready.wait()
         if self._error is not None:
             raise type(self._error)(
@@ -111,9 +137,52 @@ class OpeningStore:
         return getattr(self.opened(), name)
 
     def close(self) -> None:
+        if not self._started:
+            return
         self._ready.wait()
         if self._store is not None:
             self._store.close()
+
+
+class PlannerServer(MCPServer):
+    """``MCPServer`` whose refusal of an unknown tool name says which tools exist, like every other
+    refusal (``server/arguments.py``)."""
+
+    read_only = False
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        names = [tool.name for tool in await self.list_tools()]
+        if name not in names:
+            valid = "the tools are " + ", ".join(names)
+            if self.read_only and name in tool_names():
+                problem = Problem("", f"{name} writes, and this server is read-only (--read-only)", valid)
+                next_step = "ask the user to run a server without --read-only to write"
+            elif name in tool_names():
+                problem = Problem("", f"{name} is in a toolset this server does not list", valid)
+                next_step = (
+                    "ask the user to add it to the server's arguments, e.g. --toolsets default,run "
+                    "(or --toolsets all)"
+                )
+            else:
+                problem = Problem("", f"unknown tool {name!r}", valid + closest(name, names))
+                next_step = "call one of the listed tools (tools/list describes each)"
+            raise ToolError(refusal([problem], next_step))
+        return await super().call_tool(name, arguments, context)
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> Any:
+        names = [prompt.name for prompt in await self.list_prompts()]
+        if name not in names:
+            problem = Problem(
+                "", f"unknown prompt {name!r}", "the prompts are " + ", ".join(names) + closest(name, names)
+            )
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=refusal([problem], "ask for one of the listed prompts (prompts/list)"),
+                data={"prompt": name},
+            )
+        return await super().get_prompt(name, arguments, context)
 
 
 def build_server(settings: Settings | None = None, store: Store | None = None) -> MCPServer:
@@ -122,25 +191,39 @@ def build_server(settings: Settings | None = None, store: Store | None = None) -
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
-        opened = OpeningStore(settings) if store is None else None
+        opened = OpeningStore() if store is None else None
+        gate: WorkspaceGate | None = None
+        if opened is not None and settings.store == "memory":
+            opened.start(settings)
+        elif opened is not None:
+            # A configured workspace opens now; otherwise the first call chooses one (client roots).
+            def start(workspace: Path) -> None:
+                opened.start(settings.model_copy(update={"workspace": workspace}))
+
+            gate = WorkspaceGate(settings.workspace, init=settings.init, start=start)
         active: Any = store if store is not None else opened
+        planner = ReleasePlanner(active, max_markdown_chars=settings.max_markdown_chars)
         try:
-            yield AppState(ReleasePlanner(active, max_markdown_chars=settings.max_markdown_chars), settings)
+            yield AppState(planner, settings, gate=gate)
         finally:
             if opened is not None:
                 await anyio.to_thread.run_sync(opened.close)
 
-    prompts = load_prompts()
-    skill = next(p for p in prompts if p.name == "plan_release")
-    server = MCPServer(
+    toolsets = settings.enabled_toolsets()
+    every_prompt = load_prompts()
+    prompts = [p for p in every_prompt if p.toolset in toolsets]
+    skill = next(p for p in every_prompt if p.name == "plan_release")
+    server = PlannerServer(
         SERVER_NAME,
         title="Engram Release Planner",
         version=server_version(),
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + (RUN_INSTRUCTIONS if "run" in toolsets else NO_RUN_INSTRUCTIONS),
         lifespan=lifespan,
         log_level=settings.log_level,
         tools=build_tools(settings),
     )
+    server.read_only = settings.read_only
     register_resources(server, skill_text=lambda: skill.body)
     register_prompts(server, prompts)
+    register_host_features(server)
     return server

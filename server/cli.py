@@ -11,8 +11,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from ..tools.errors import PlannerError
 from .settings import ENV_PREFIX, Settings, SettingsError, env_var, settings_table
 
 log = logging.getLogger("release_planner.server")
@@ -25,13 +27,28 @@ def _common_options() -> argparse.ArgumentParser:
     # not reset what was given before the subcommand, and the environment still applies.
     p = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     g = p.add_argument_group("settings (each also read from " + ENV_PREFIX + "<NAME>)")
-    g.add_argument("--workspace", metavar="DIR", help="git repository holding the Engram data (default: cwd)")
+    g.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="git repository holding the Engram data (default: the client's root, else cwd if a repository "
+        "or empty)",
+    )
+    g.add_argument(
+        "--init",
+        action="store_true",
+        help="allow `git init` of a workspace that holds files but is no repository",
+    )
     g.add_argument("--store", choices=["git", "engram-cli", "memory"], help="storage backend (default: git)")
     g.add_argument("--engram-binary", metavar="PATH", help="engram executable for --store engram-cli")
     g.add_argument(
         "--agent", help="agent recorded on entities (default: the MCP client's name, else 'default')"
     )
     g.add_argument("--read-only", action="store_true", help="register only the read tools")
+    g.add_argument(
+        "--toolsets",
+        metavar="LIST",
+        help="tool groups: plan, read, run, export, manage, all (default: plan,read,export,manage)",
+    )
     g.add_argument("--http", action="store_true", help="serve Streamable HTTP instead of stdio")
     g.add_argument("--host", dest="http_host", metavar="HOST", help="HTTP bind address (default: 127.0.0.1)")
     g.add_argument("--port", dest="http_port", type=int, metavar="PORT", help="HTTP port (default: 8765)")
@@ -110,8 +127,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"engram-release-planner: {exc}", file=sys.stderr)
         return 2
+    except PlannerError as exc:  # e.g. no usable workspace
+        print(f"engram-release-planner: {exc.describe()}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `demo | head` closed the pipe: stop quietly, as a Unix tool killed by SIGPIPE would. Point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 def _serve(settings: Settings) -> int:
@@ -168,7 +194,7 @@ def _list(settings: Settings, status: str | None) -> int:
     finally:
         store.close()
     if not rows:
-        print(f"No releases planned in {settings.workspace}")
+        print(f"No releases planned in {settings.workspace or Path.cwd()}")
         return 0
     print(f"{'VERSION':<14} {'STATUS':<11} {'TARGET':<11} {'TASK':<9} {'NAME':<32} ARTIFACTS")
     for r in rows:

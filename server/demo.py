@@ -8,7 +8,9 @@ warnings, and where the entities are stored with the commands to look at them.
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -45,16 +47,34 @@ def example_args(tool: str) -> dict[str, Any] | None:
     return dict(args) if isinstance(args, dict) else None
 
 
+class Output:
+    """Where the demo prints; a reader that goes away (``demo | head``) just ends the printing."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.closed = False
+
+    def say(self, text: str = "") -> None:
+        if self.closed:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+
+
 def run_demo(settings: Settings, *, temporary_workspace: bool, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    output = Output(out or sys.stdout)
     if temporary_workspace and settings.store != "memory":  # the memory store writes nothing to disk
         workspace = Path(tempfile.mkdtemp(prefix="release-planner-demo-"))
         settings = settings.model_copy(update={"workspace": workspace})
     try:
-        anyio.run(_demo, settings, out)
+        anyio.run(_demo, settings, output)
     except DemoFailed as exc:
         print(f"demo stopped: {exc}", file=sys.stderr)
         return 1
+    if output.closed:
+        raise BrokenPipeError  # the CLI ends quietly, as a Unix tool does on SIGPIPE
     return 0
 
 
@@ -66,14 +86,13 @@ async def _call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
     return dict(result.structured_content or {})
 
 
-async def _demo(settings: Settings, out: TextIO) -> None:
+async def _demo(settings: Settings, output: Output) -> None:
     from mcp import Client
     from mcp.types import Implementation
 
     from .app import build_server, server_version
 
-    def say(text: str = "") -> None:
-        print(text, file=out)
+    say = output.say
 
     server = build_server(settings)
     client_info = Implementation(name=CLIENT_NAME, version=server_version())
@@ -141,12 +160,34 @@ async def _demo(settings: Settings, out: TextIO) -> None:
     for kind, entity_type, entity_id, title in artifacts:
         say(f"  {kind:<18} {entity_type} {entity_id}  {title}")
     if settings.store != "memory":
-        ws = shlex.quote(str(settings.workspace))
         say()
-        say("Look at it:")
-        say(f"  cd {ws}")
-        say("  git for-each-ref refs/engram")
-        say(f"  engram task show {task_id}")
-        for _, entity_type, entity_id, _ in artifacts:
-            say(f"  engram {entity_type} show {entity_id}")
-        say(f"  engram-release-planner show {DEMO_VERSION} --workspace {ws}")
+        say("Look at it (no venv or engram binary needed):")
+        for line in look_commands(str(settings.workspace), task_id, artifacts):
+            say(f"  {line}")
+
+
+def planner_command() -> list[str]:
+    """How to run this tool again from any shell: the console script beside this interpreter, by its
+    full path (works without an activated venv), else ``python -m release_planner.server``."""
+    script = Path(sys.executable).parent / "engram-release-planner"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "release_planner.server"]
+
+
+def look_commands(workspace: str, task_id: str, artifacts: list[tuple[str, str, str, str]]) -> list[str]:
+    """Commands that show what the demo stored: this tool and plain git always; engram if installed."""
+    git = ["git", "-C", workspace]
+    lines = [
+        shlex.join([*planner_command(), "show", DEMO_VERSION, "--workspace", workspace]),
+        shlex.join([*git, "for-each-ref", "refs/engram"]),
+        shlex.join([*git, "cat-file", "-p", f"refs/engram/task/{task_id}"]),
+    ]
+    lines += [
+        shlex.join([*git, "cat-file", "-p", f"refs/engram/{entity_type}/{entity_id}"])
+        for _, entity_type, entity_id, _ in artifacts
+    ]
+    engram = shutil.which("engram")
+    if engram is not None:
+        lines.append(f"cd {shlex.quote(workspace)} && {shlex.quote(engram)} task show {task_id}")
+    return lines

@@ -27,6 +27,7 @@ import ipaddress
 import json
 import logging
 import stat
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -331,4 +332,27 @@ def serve_http(server: MCPServer[Any], settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    url = endpoint_url(settings)
+    token = "a bearer token is required" if policy.token else "no token"
+
+    class Announcing(uvicorn.Server):
+        """Says where it listens once the socket is bound (not before: the port may be taken)."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(
+                    f"engram-release-planner: MCP (Streamable HTTP) on {url} ({token})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+    Announcing(config).run()
+
+
+def endpoint_url(settings: Settings) -> str:
+    """The URL clients use: ``http://127.0.0.1:8765/mcp``; IPv6 hosts in brackets."""
+    host = settings.http_host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.http_port}{settings.http_path}"

@@ -19,6 +19,11 @@ StoreName = Literal["git", "engram-cli", "memory"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Transport = Literal["stdio", "http"]
 
+# Tool groups, as github-mcp-server keeps its surface lean: an agent planning a release does not pay
+# for the tools that run it, and the reverse. The default fits the context budget (bench/surface.py).
+TOOLSETS = ("plan", "read", "run", "export", "manage")
+DEFAULT_TOOLSETS = ("plan", "read", "export", "manage")
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -32,9 +37,15 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    workspace: Path = Field(
-        default_factory=Path.cwd,
-        description="Git repository holding the Engram data (created with `git init` if missing)",
+    workspace: Path | None = Field(
+        default=None,
+        description="Git repository (bare or not) holding the Engram data; created with `git init` if "
+        "missing or empty. Default: the MCP client's first root that is a repository or empty, else "
+        "the current directory on the same terms",
+    )
+    init: bool = Field(
+        default=False,
+        description="Allow `git init` of a workspace directory that holds files but is not a repository",
     )
     store: StoreName = Field(
         default="git",
@@ -47,6 +58,11 @@ class Settings(BaseModel):
         description="Agent name recorded on every entity; default: the MCP client's name, else `default`",
     )
     read_only: bool = Field(default=False, description="Register only the read tools; nothing can be written")
+    toolsets: str = Field(
+        default="default",
+        description="Tool groups to list, comma-separated: plan, read, run (gate evaluation, decisions, "
+        "status), export, manage (retire), all; default = plan, read, export, manage",
+    )
     engram_binary: str = Field(
         default="engram", description="The engram executable used by --store engram-cli"
     )
@@ -76,6 +92,27 @@ class Settings(BaseModel):
             raise ValueError("must start with '/', e.g. /mcp")
         return value
 
+    @field_validator("toolsets")
+    @classmethod
+    def _known_toolsets(cls, value: str) -> str:
+        names = [n.strip().lower() for n in value.split(",") if n.strip()]
+        unknown = [n for n in names if n not in (*TOOLSETS, "all", "default")]
+        if unknown or not names:
+            raise ValueError(
+                f"unknown toolset(s) {unknown or value!r}; use a comma-separated list of "
+                f"{', '.join(TOOLSETS)}, or all, or default"
+            )
+        return ",".join(names)
+
+    def enabled_toolsets(self) -> frozenset[str]:
+        """The tool groups this server lists ("read" is always on: nothing else makes sense alone)."""
+        chosen: set[str] = {"read"}
+        for name in self.toolsets.split(","):
+            chosen |= (
+                set(TOOLSETS) if name == "all" else set(DEFAULT_TOOLSETS) if name == "default" else {name}
+            )
+        return frozenset(chosen)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: Any) -> Any:
@@ -83,8 +120,8 @@ class Settings(BaseModel):
 
     @field_validator("workspace", mode="after")
     @classmethod
-    def _absolute_workspace(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _absolute_workspace(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().resolve()
 
     @classmethod
     def from_sources(
@@ -137,8 +174,10 @@ def settings_table() -> list[tuple[str, str, str, str]]:
     """(flag, environment variable, default, meaning) for each setting, for the README and --help."""
     rows = []
     for name, field in Settings.model_fields.items():
-        if field.default_factory is not None:
-            default = "current directory" if name == "workspace" else "(computed)"
+        if name == "workspace":
+            default = "client root, else current directory"
+        elif field.default_factory is not None:
+            default = "(computed)"
         else:
             default = "unset" if field.default is None else str(field.default)
         rows.append((flag_of(name), env_var(name), default, field.description or ""))

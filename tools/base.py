@@ -96,6 +96,12 @@ class ReleaseContext:
     def _filled(self) -> dict[str, Any]:
         return {k: v for k, v in self._slots.items() if v not in (None, [])}
 
+    def without(self, kind: ArtifactKind, spec: Any) -> ReleaseContext:
+        """A copy with ``spec`` taken out of its kind's slot (a retired artifact)."""
+        slots = dict(self._slots)
+        slots[kind.slot] = [s for s in getattr(self, kind.slot) if s is not spec] if kind.many else None
+        return ReleaseContext(self.version, **slots)
+
     def with_spec(self, kind: ArtifactKind, spec: Any, replacing: Any = None) -> ReleaseContext:
         """A copy with ``spec`` in its kind's slot; for a kind with many artifacts per release it is
         added, replacing ``replacing`` (the stored version of the same artifact) if given."""

@@ -10,6 +10,9 @@ Contract every adapter honours (the contract suite in ``tests/adapters`` checks 
 * A change with ``expected_revision=None`` creates: it fails with ``Conflict`` if the id exists.
   A change with ``expected_revision=n`` updates: it fails with ``Conflict`` unless the stored
   revision is exactly ``n``. A lost race is never a silent overwrite.
+* A deletion (``Change(..., delete=True)``, always with ``expected_revision``) removes the entity as
+  Engram does: its ref goes, its version sidecars stay, so the revision count goes on if the id is
+  stored again. It fails with ``Conflict`` like an update.
 * Revisions are Engram's version-sidecar numbers: 1 after the first store, +1 per store. An entity
   written by someone who made no sidecar reads as revision 0.
 * An update keeps the fields of the stored entity that the record does not own (Engram's
@@ -172,16 +175,23 @@ class StoredEntity:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """Create (``expected_revision=None``) or update (``expected_revision=n``) one entity."""
+    """Create (``expected_revision=None``) or update (``expected_revision=n``) one entity, or delete it
+    (``delete=True``: ``record`` only says its type; ``deleting`` builds one from the stored entity)."""
 
     id: str
     record: Record
     agent: str = "default"
     expected_revision: int | None = None
+    delete: bool = False
 
     @property
     def type(self) -> EntityType:
         return RECORD_TYPE[type(self.record)]
+
+    @classmethod
+    def deleting(cls, entity: StoredEntity, agent: str = "default") -> Change:
+        """Delete ``entity`` unless it changed since it was read (compare-and-swap on its revision)."""
+        return cls(entity.id, entity.record, agent, expected_revision=entity.revision, delete=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +255,8 @@ class Store(Protocol):
         ...
 
     def commit(self, changes: Sequence[Change]) -> list[StoredEntity]:
-        """Store every change atomically and return the stored entities in the same order."""
+        """Store every change atomically and return the stored entities in the same order (for a
+        deletion: the entity as it was before)."""
         ...
 
     def problems(self) -> list[StoreProblem]:

@@ -174,6 +174,30 @@ class GateEvaluation(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+class Interval(BaseModel):
+    estimate: float
+    ci_low: float
+    ci_high: float
+
+
+class GateEvidence(BaseModel):
+    """What a decision keeps of an evaluate_gate result: pass the result whole, the rest is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    release: str
+    phase: str
+    phase_number: int
+    look: int
+    looks: int
+    alpha: float
+    decision: Verdict
+    srm_p_value: float | None = None
+    effect: Interval | None = None
+    more_per_arm: int | None = None
+    reasons: list[str] = Field(default_factory=list, max_length=100)
+
+
 class DecisionRef(BaseModel):
     phase: str
     phase_number: int | None

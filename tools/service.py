@@ -10,6 +10,7 @@ Each use case lives in a module of its own and works against the storage port (`
 - ``reading``: ``get_release_plan``, ``summarize_release`` and the resources;
 - ``listing``: ``list_release_plans``;
 - ``exporting``: ``export_rollout``, the rollout as an engine's configuration.
+- ``retiring``: ``retire_release_artifact``, an artifact or a whole release, as Engram deletes.
 
 What each kind of artifact is comes from its descriptor (``tools.registry``); what is checked across
 artifacts is the whole-release review (``tools.review``).
@@ -42,6 +43,7 @@ from .results import (
     StakeholderSummary,
     WriteResult,
 )
+from .retiring import ReleaseRetirer, RetirableKind, RetireResult
 from .tracking import ReleaseTracker
 from .writing import ArtifactWriter
 
@@ -52,6 +54,8 @@ __all__ = [
     "ExtraLink",
     "ReleasePlanner",
     "ReleaseStatus",
+    "RetirableKind",
+    "RetireResult",
     "WriteTool",
 ]
 
@@ -105,6 +109,7 @@ class ReleasePlanner:
         self.tracker = ReleaseTracker(self.loader, clock)
         self.evaluator = GateEvaluator(self.loader, clock)
         self.exporter = RolloutExporter(self.loader)
+        self.retirer = ReleaseRetirer(store, self.loader, self.writer)
 
     # Steps 1-5: one write per artifact kind (the spec's type says which kind).
     def create_release_plan(
@@ -134,6 +139,18 @@ class ReleasePlanner:
     ) -> LinkResult:
         return self.linker.link(version, links, agent=agent)
 
+    # Retiring an artifact stored by mistake, or a whole release
+    def retire_release_artifact(
+        self,
+        version: str,
+        kind: str | None = None,
+        entity_id: str | None = None,
+        *,
+        expected_revision: int | None = None,
+        agent: str = "default",
+    ) -> RetireResult:
+        return self.retirer.retire(version, kind, entity_id, expected_revision=expected_revision, agent=agent)
+
     # Reads
     def get_release_plan(self, version: str) -> ReleaseView:
         return self.reader.get_release_plan(version)
@@ -157,6 +174,10 @@ class ReleasePlanner:
         self, version: str, phase: int | str, observations: list[Observation], look: int | None = None
     ) -> GateEvaluation:
         return self.evaluator.evaluate(version, phase, observations, look)
+
+    def release_versions(self) -> list[str]:
+        """Every stored release version, newest first (for completion)."""
+        return self.lister.versions()
 
     # Resources
     def release_markdown(self, version: str) -> str:

@@ -870,8 +870,12 @@ class EngramCliStore:
     def commit(self, changes: Sequence[Change]) -> list[StoredEntity]:
         changes = list(changes)
         _precheck(changes)
-        # Creates must run before anything that refers to them; results keep the caller's order.
-        order = sorted(range(len(changes)), key=lambda n: _RANK[changes[n].type])
+        # Creates must run before anything that refers to them; deletions, which cannot be undone, run
+        # last (links before what they link); results keep the caller's order.
+        order = sorted(
+            range(len(changes)),
+            key=lambda n: (1, -_RANK[changes[n].type]) if changes[n].delete else (0, _RANK[changes[n].type]),
+        )
         results: list[StoredEntity | None] = [None] * len(changes)
         idmap: dict[str, str] = {}
         undo: list[_Undo] = []
@@ -880,7 +884,9 @@ class EngramCliStore:
                 for n in order:
                     change = changes[n]
                     record = _remap(change.record, idmap)
-                    if change.expected_revision is None:
+                    if change.delete:
+                        stored = self._delete(call, change)
+                    elif change.expected_revision is None:
                         stored = self._create(call, change, record, undo)
                         idmap[change.id] = stored.id
                     else:
@@ -1017,6 +1023,30 @@ class EngramCliStore:
             undo.append(_Undo(f"reasoning {change.id} conclusion", [*conclude, *restore]))
             new = replace(old, conclusion=rec.conclusion, confidence=rec.confidence)
         return replace(current, updated_at=_now(), record=new)
+
+    def _delete(self, call: _Call, change: Change) -> StoredEntity:
+        """``engram <type> delete``: the entity ref goes, its sidecars stay. engram cannot delete a
+        task (only archive it), and a deletion cannot be undone if a later one fails."""
+        if change.type == "task":
+            raise StorageError(
+                "the engram CLI cannot delete a task (it can only archive it)",
+                field="changes",
+                valid="deletions of contexts, reasonings and relationships",
+                next_step=_USE_GIT,
+            )
+        current = call.get(change.type, change.id)
+        if current is None:
+            raise Conflict(
+                f"{change.type} {change.id} does not exist in engram (never stored, or deleted since read)",
+                field="expected_revision",
+                next_step="re-read the release with get_release_plan",
+            )
+        argv = [change.type, "delete", change.id]
+        if change.type == "relationship":
+            argv.append(f"--agent={change.agent}")
+        call.run(argv)
+        call.cache[(change.type, change.id)] = None
+        return current
 
     def _compensate(self, call: _Call, undo: list[_Undo]) -> str:
         if not undo:

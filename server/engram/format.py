@@ -327,6 +327,8 @@ def check_changes(changes: Sequence[Change]) -> None:
         rev = change.expected_revision
         if rev is not None and (isinstance(rev, bool) or not isinstance(rev, int) or rev < 0):
             raise InvalidInput(f"{rev!r} is not a revision", field=f"{where}.expected_revision")
+        if change.delete and rev is None:
+            raise InvalidInput("a deletion needs the revision it deletes", field=f"{where}.expected_revision")
         key = (change.type, change.id)
         if key in seen:
             raise InvalidInput(f"{change.type} {change.id} appears twice in one commit", field=f"{where}.id")

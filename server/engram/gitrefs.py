@@ -55,6 +55,7 @@ from .refs import (
     RefStale,
     RefUpdate,
     StepHook,
+    is_bare_repository,
     read_all,
     read_small,
     ref_value,
@@ -81,13 +82,15 @@ Refresh = Literal["auto", "inotify", "stat"]
 class _Planned:
     change: Change
     revision: int
-    parsed: fmt.Parsed
+    parsed: fmt.Parsed | None  # None for a deletion
     blob_oid: str
+    deleted: StoredEntity | None = None
 
 
 def _open_repository(path: Path, create: bool) -> pygit2.Repository:
-    # Like engram: a workspace without its own .git gets one, even inside another repository.
-    if not (path / ".git").exists():
+    # Like engram: a workspace without its own .git gets one, even inside another repository. A bare
+    # repository is one already: its refs are written into it, never into a nested .git.
+    if not (path / ".git").exists() and not is_bare_repository(path):
         if not create:
             raise StorageError(
                 f"{path} is not a git repository",
@@ -329,6 +332,13 @@ class GitRefsStore:
             revision = self._index.revision(t, eid)
             readable = self._index.has(t, eid)
             fmt.check_revision(change, exists=old is not None, revision=revision, readable=readable)
+            if change.delete:
+                # Engram's delete: the entity ref goes; its sidecars stay and its blob is orphaned.
+                current = self._index.get(t, eid)
+                assert current is not None  # check_revision refused an unreadable or missing entity
+                planned.append(_Planned(change, revision, None, "", deleted=current))
+                updates.append(RefUpdate(name, old, None))
+                continue
             stored = self._load_data(t, eid, old) if change.expected_revision is not None else None
             blob = fmt.render_change(change, stored=stored, now=now)
             parsed = fmt.parse_envelope(t, eid, blob, revision + 1)
@@ -352,6 +362,14 @@ class GitRefsStore:
     def _apply_own(self, p: _Planned) -> StoredEntity:
         t, eid, n = p.change.type, p.change.id, p.revision
         name = fmt.entity_ref(t, eid)
+        if p.parsed is None:
+            assert p.deleted is not None
+            self._loose[t].pop(eid, None)
+            self._packed_ours.pop(name, None)
+            self._applied.pop(name, None)
+            self._problems.pop(name, None)
+            self._index.remove(t, eid)  # the revision stays: the sidecars do
+            return p.deleted
         self._loose[t][eid] = p.blob_oid
         self._applied[name] = p.blob_oid
         self._problems.pop(name, None)

@@ -76,22 +76,34 @@ class MemoryStore:
         with self._lock:
             now = self._clock()
             planned: list[tuple[Change, bytes, fmt.Parsed]] = []
+            deleted: dict[tuple[str, str], StoredEntity] = {}
             for change in changes:
                 key = (change.type, change.id)
                 revision = self._index.revision(*key)
                 stored = self._data.get(key)
                 fmt.check_revision(change, exists=stored is not None, revision=revision)
+                if change.delete:
+                    current = self._index.get(*key)
+                    assert current is not None
+                    deleted[key] = current
+                    continue
                 blob = fmt.render_change(change, stored=stored, now=now)
                 planned.append((change, blob, fmt.parse_envelope(change.type, change.id, blob, revision + 1)))
             # Nothing above touched state, so a failure leaves the store as it was.
-            stored_entities = []
-            for change, blob, parsed in planned:
-                key = (change.type, change.id)
-                self._data[key] = parsed.data
-                self._blobs[key] = blob
-                self._index.set_revision(change.type, change.id, parsed.entity.revision)
-                stored_entities.append(self._index.put(parsed.entity, parsed.sort_ns))
-            return stored_entities
+            for gone in deleted:
+                # As Engram deletes: the entity goes, its revision count (the sidecars) stays.
+                self._data.pop(gone, None)
+                self._blobs.pop(gone, None)
+                self._index.remove(*gone)
+            done = iter(planned)
+            return [deleted[(c.type, c.id)] if c.delete else self._put(*next(done)) for c in changes]
+
+    def _put(self, change: Change, blob: bytes, parsed: fmt.Parsed) -> StoredEntity:
+        key = (change.type, change.id)
+        self._data[key] = parsed.data
+        self._blobs[key] = blob
+        self._index.set_revision(change.type, change.id, parsed.entity.revision)
+        return self._index.put(parsed.entity, parsed.sort_ns)
 
     def blob(self, entity_type: EntityType, entity_id: str) -> bytes | None:
         """The envelope bytes the git store would have written (for interop tests)."""

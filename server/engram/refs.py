@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +36,15 @@ StepHook = Callable[[str], None]
 
 
 # --- refs as git stores them ------------------------------------------------------------------------
+
+
+def is_bare_repository(path: str | os.PathLike[str]) -> bool:
+    """A bare git repository: ``HEAD``, ``objects/`` and ``refs/`` in the directory itself (no ``.git``)."""
+    return (
+        os.path.isfile(os.path.join(path, "HEAD"))
+        and os.path.isdir(os.path.join(path, "objects"))
+        and os.path.isdir(os.path.join(path, "refs"))
+    )
 
 
 def read_small(path: str) -> bytes | None:
@@ -68,6 +78,27 @@ def parse_packed(raw: bytes) -> dict[str, str]:
     return refs
 
 
+def without_packed(raw: bytes, names: set[str]) -> bytes:
+    """``packed-refs`` with the lines of ``names`` (and their peeled ``^`` lines) taken out; every
+    other byte is kept as git wrote it."""
+    out: list[bytes] = []
+    dropping = False
+    for line in raw.splitlines(keepends=True):
+        if line.startswith(b"^"):
+            if not dropping:
+                out.append(line)
+            continue
+        name = line.rstrip(b"\n").partition(b" ")[2].decode("utf-8", "replace")
+        dropping = not line.startswith(b"#") and name in names
+        if not dropping:
+            out.append(line)
+    return b"".join(out)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def stat_sig(path: str) -> tuple[int, int, int, int] | None:
     try:
         st = os.stat(path)
@@ -80,7 +111,19 @@ def stat_sig(path: str) -> tuple[int, int, int, int] | None:
 class RefUpdate:
     name: str
     old: str | None  # None: the ref must not exist
-    new: str
+    new: str | None  # None: delete the ref (loose and packed)
+
+
+# What the lock of a ref being deleted holds: git's null object id. Git and gix never read a lock's
+# content; recovery uses it to recognise a dead writer's deletion.
+DELETED = "0" * 40
+# A transaction that deletes a packed ref rewrites ``packed-refs`` under ``packed-refs.lock``; its
+# journal entry is ``[PACKED_REFS, sha256 of the file it rewrote, sha256 of the new file]``.
+PACKED_REFS = "packed-refs"
+
+
+def _payload(update: RefUpdate) -> bytes:
+    return ((update.new if update.new is not None else DELETED) + "\n").encode()
 
 
 class RefBusy(Exception):
@@ -206,9 +249,19 @@ class RefFiles:
     def transaction(self, updates: Sequence[RefUpdate], hook: StepHook | None = None) -> None:
         """Apply every update or none. Raises ``RefBusy`` or ``RefStale`` having changed nothing.
 
-        Not thread-safe: callers serialise transactions of one ``RefFiles``."""
+        A deletion (``new=None``) takes the ref's lock like any update, then removes the loose file
+        and, when the ref is packed, rewrites ``packed-refs`` (under its own lock, journaled like a
+        ref) without it, so a packed ref cannot resurface. Not thread-safe: callers serialise
+        transactions of one ``RefFiles``."""
         step = hook or (lambda _step: None)
         ordered = sorted(updates, key=lambda u: u.name)
+        deleted = {u.name for u in ordered if u.new is None}
+        packed_raw = read_all(self._packed_path) or b""
+        packed_names = set(parse_packed(packed_raw)) & deleted
+        packed_new = without_packed(packed_raw, packed_names) if packed_names else None
+        if packed_new is not None:
+            # First in the journal and in every roll: "packed-refs" sorts before "refs/...".
+            ordered = [RefUpdate(PACKED_REFS, digest(packed_raw), digest(packed_new)), *ordered]
         if self._journal is None:
             self._journal = _Journal(self.journal_dir)
         journal = self._journal
@@ -219,17 +272,26 @@ class RefFiles:
             step("journal-written")
             for update in ordered:
                 lock = self.path(update.name) + ".lock"
-                self._create_lock(update.name, lock, update.new)
+                if update.name == PACKED_REFS:
+                    assert packed_new is not None
+                    self._create_lock(update.name, lock, packed_new)
+                    taken.append(lock)
+                    if digest(read_all(self._packed_path) or b"") != update.old:
+                        raise RefBusy(update.name, lock)  # repacked meanwhile: plan again
+                    continue
+                self._create_lock(update.name, lock, _payload(update))
                 taken.append(lock)
                 found = self.read(update.name)
                 if found != update.old:
                     raise RefStale(update.name, update.old, found)
+            if packed_new is None and deleted & set(self.packed()):
+                raise RefBusy(PACKED_REFS, self._packed_path + ".lock")  # packed meanwhile: plan again
             step("locked")
             journal.commit()
             committed = True
             step("committed")
-            for i, lock in enumerate(taken):
-                os.rename(lock, lock[: -len(".lock")])
+            for i, update in enumerate(ordered):
+                self._finish(update)
                 if i == 0:
                     step("renamed-one")
             step("renamed-all")
@@ -250,9 +312,18 @@ class RefFiles:
             raise
         journal.clear()
 
+    def _finish(self, update: RefUpdate) -> None:
+        """Put one committed update in place: rename its lock, or for a deletion remove the loose ref
+        and then its lock (its packed line is gone with the rewritten ``packed-refs``)."""
+        lock = self.path(update.name) + ".lock"
+        if update.new is None and update.name != PACKED_REFS:
+            _unlink(self.path(update.name))
+            os.unlink(lock)
+        else:
+            os.rename(lock, lock[: -len(".lock")])
+
     @staticmethod
-    def _create_lock(name: str, lock: str, new: str) -> None:
-        payload = (new + "\n").encode()
+    def _create_lock(name: str, lock: str, payload: bytes) -> None:
         for _attempt in range(3):
             try:
                 fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -278,10 +349,15 @@ class RefFiles:
         a writer killed between creating a lock and writing its value leaves one."""
         for update in updates:
             lock = self.path(update.name) + ".lock"
-            content = read_small(lock)
-            if content == (update.new + "\n").encode():
+            if update.name == PACKED_REFS:
+                content = read_all(lock)
+                ours = content is not None and content != b"" and digest(content) == update.new
+            else:
+                content = read_small(lock)
+                ours = content == _payload(update)
+            if ours:
                 if forward:
-                    os.rename(lock, lock[: -len(".lock")])
+                    self._finish(update)
                 else:
                     _unlink(lock)
             elif content == b"" and not forward and since_ns is not None:

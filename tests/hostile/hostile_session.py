@@ -91,7 +91,7 @@ class Session:
 
 @contextmanager
 def mcp_session(era: str = "auto", store: Store | None = None, seed: bool = True) -> Iterator[Session]:
-    server = build_server(Settings(store="memory"), store=store or MemoryStore())
+    server = build_server(Settings(store="memory", toolsets="all"), store=store or MemoryStore())
     with (
         start_blocking_portal() as portal,
         portal.wrap_async_context_manager(Client(server, mode=era)) as client,

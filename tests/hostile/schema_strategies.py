@@ -6,7 +6,8 @@ pattern, format=date, minimum/maximum and their exclusive forms, default. String
 the schema does not carry (versions, T-offsets, clock times) also draw from realistic values, so
 generated calls get past the first check and reach the planning code.
 
-A mutation changes one place of a known-good call. It is ``must_fail`` only when both JSON schema
+A mutation changes one place of a known-good call (an optional field is never set to null: the
+server reads that as the field left out). It is ``must_fail`` only when both JSON schema
 and pydantic's lax mode refuse the new value (pydantic accepts ``True`` for an integer, ``"12"``
 for an int, an int for a date, so those are never offered as "wrong type").
 """
@@ -302,6 +303,11 @@ def mutations(args: Any, schema: dict[str, Any], path: Path = ()) -> Iterator[Mu
         for key in branch.get("required", []):
             if key in args:
                 yield Mutation((*path, key), "required key removed", REMOVE, True, _names((*path, key)))
+        required = set(branch.get("required", []))
         for key, value in args.items():
             if key in props:
-                yield from mutations(value, props[key], (*path, key))
+                for mutation in mutations(value, props[key], (*path, key)):
+                    # The server reads an optional field sent as null as the field left out.
+                    if mutation.value is None and mutation.path == (*path, key) and key not in required:
+                        continue
+                    yield mutation

@@ -47,8 +47,8 @@ def _refused(session: Session, tool: str, args: dict[str, Any]) -> str:
 STRING_LIMITS = [
     # (tool, base args, path to a string field, its limit, the path as the error spells it)
     ("create_release_plan", release_plan.ARGS, ("name",), MAX_SHORT, "name"),
-    ("create_release_plan", release_plan.ARGS, ("objectives", 0), MAX_TEXT, "objectives.0"),
-    ("create_release_plan", release_plan.ARGS, ("features", 0, "reason"), MAX_TEXT, "features.0.reason"),
+    ("create_release_plan", release_plan.ARGS, ("objectives", 0), MAX_TEXT, "objectives[0]"),
+    ("create_release_plan", release_plan.ARGS, ("features", 0, "reason"), MAX_TEXT, "features[0].reason"),
     (
         "design_migration_path",
         migration.ARGS,
@@ -56,7 +56,7 @@ STRING_LIMITS = [
         MAX_LONG,
         "instructions",
     ),
-    ("create_runbook", runbook.ARGS, ("steps", 0, "commands", 0), MAX_LONG, "steps.0.commands.0"),
+    ("create_runbook", runbook.ARGS, ("steps", 0, "commands", 0), MAX_LONG, "steps[0].commands[0]"),
     ("plan_rollout", rollout.ARGS, ("start", "timezone"), 64, "start.timezone"),
 ]
 
@@ -84,7 +84,7 @@ def test_a_name_exactly_at_its_limit_is_stored_and_read_back_whole(session: Sess
 LIST_LIMITS = [
     ("create_release_plan", release_plan.ARGS, ("objectives",), "objective", "objectives"),
     ("create_release_plan", release_plan.ARGS, ("features", 0, "prerequisites"), "thing", "prerequisites"),
-    ("create_runbook", runbook.ARGS, ("steps", 0, "actions"), "do it", "steps.0.actions"),
+    ("create_runbook", runbook.ARGS, ("steps", 0, "actions"), "do it", "steps[0].actions"),
     (
         "link_release_entities",
         {"version": "2.5.0"},

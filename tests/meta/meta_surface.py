@@ -14,10 +14,12 @@ from release_planner.server.settings import Settings
 
 
 @functools.cache
-def make_server(read_only: bool = False) -> MCPServer:
-    # Listing and prompt rendering need no lifespan, so one server per mode serves every test.
+def make_server(read_only: bool = False, toolsets: str = "all") -> MCPServer:
+    # Listing and prompt rendering need no lifespan, so one server per mode serves every test. The
+    # snapshot and the README cover every toolset; the budget test asks for the default list.
     return build_server(
-        Settings(workspace=Path.cwd(), store="memory", read_only=read_only), store=MemoryStore()
+        Settings(workspace=Path.cwd(), store="memory", read_only=read_only, toolsets=toolsets),
+        store=MemoryStore(),
     )
 
 

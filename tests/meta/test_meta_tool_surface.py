@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 HINTS = ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint")
 # Tool names are verb_noun: any identifier shaped like one in copy an agent reads is a tool reference.
 TOOL_LIKE = re.compile(
-    r"\b(?:create|design|plan|link|get|list|summarize|update|delete|add|set|record|make|remove)_[a-z0-9_]+\b"
+    r"\b(?:create|design|plan|link|get|list|summarize|update|delete|add|set|record|make|remove|retire)_[a-z0-9_]+\b"
 )
 # Prompt names share the shape; the skill text may point at a step's prompt.
 PROMPT_NAMES = {p.name for p in load_prompts()}
@@ -45,7 +45,9 @@ async def test_every_tool_has_a_title_and_all_four_hints_set_explicitly() -> Non
         assert tool.annotations is not None, tool.name
         hints = {h: getattr(tool.annotations, h) for h in HINTS}
         assert all(isinstance(v, bool) for v in hints.values()), (tool.name, hints)
-        assert hints["open_world_hint"] is False and hints["destructive_hint"] is False, tool.name
+        assert hints["open_world_hint"] is False, tool.name
+        # Only retiring deletes anything; every other write adds or updates in place.
+        assert hints["destructive_hint"] is (tool.name == "retire_release_artifact"), tool.name
 
 
 async def test_read_tools_are_read_only_and_writes_are_not() -> None:

@@ -112,30 +112,22 @@ def test_the_spec_fields_become_flat_described_parameters_without_refs() -> None
         "description": "How sure we are",
         "maximum": 1,
         "minimum": 0,
-        "title": "Confidence",
         "type": "number",
     }
+    # Nested fields are said by name, type and constraints; generated titles and defaults go.
     assert schema["properties"]["steps"] == {
-        "default": [],
         "description": "The steps, in order",
         "items": {
             "properties": {
-                "title": {"description": "What to do", "minLength": 1, "title": "Title", "type": "string"},
-                "minutes": {
-                    "default": 5,
-                    "description": "How long it takes",
-                    "minimum": 1,
-                    "title": "Minutes",
-                    "type": "integer",
-                },
+                "title": {"minLength": 1, "type": "string"},
+                "minutes": {"default": 5, "minimum": 1, "type": "integer"},
             },
             "required": ["title"],
-            "title": "Step",
             "type": "object",
         },
-        "title": "Steps",
         "type": "array",
     }
+    assert schema["properties"]["owner"] == {"description": "Who owns it", "type": "string"}
 
 
 async def test_the_planner_gets_the_spec_and_the_call_options(
@@ -171,9 +163,9 @@ async def test_the_specs_own_validator_is_a_tool_error_naming_the_problem(
             },
         )
     )
-    assert (
-        text
-        == "Error executing tool create_release_plan: invalid release plan: runs over an hour need an owner"
+    assert text == (
+        "Error executing tool create_release_plan: runs over an hour need an owner\n"
+        "next: fix the listed argument and call create_release_plan again; nothing was changed"
     )
     assert planner.calls == []
 
@@ -191,7 +183,7 @@ async def test_a_planner_error_is_a_tool_error_with_its_field_and_next_step(toy_
     )
     assert text == (
         "Error executing tool create_release_plan: "
-        "expected_revision: the plan is at revision 8; next: re-read it"
+        "expected_revision: the plan is at revision 8\nnext: re-read it"
     )
 
 
@@ -208,5 +200,5 @@ async def test_a_nested_field_out_of_range_is_refused_before_the_planner_runs(
             },
         )
     )
-    assert "steps.0.minutes" in text
+    assert "steps[0].minutes: got 0" in text and "valid: an integer >= 1" in text
     assert planner.calls == []

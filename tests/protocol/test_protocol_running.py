@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 from protocol_helpers import error_text, ok
 
+from release_planner.server.app import build_server
+from release_planner.server.engram.memory import MemoryStore
+from release_planner.server.settings import Settings
 from release_planner.tools.examples import release_plan as plan_example
 from release_planner.tools.examples import rollback as rollback_example
 from release_planner.tools.examples import rollout as rollout_example
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+
+
+@pytest.fixture
+def server(make_settings: Callable[..., Settings], store: MemoryStore) -> MCPServer:
+    # Running a release is a toolset of its own (not listed by default, to keep tools/list lean).
+    return build_server(make_settings(toolsets="default,run"), store=store)
+
+
+async def test_the_run_tools_are_listed_only_with_the_run_toolset(
+    make_settings: Callable[..., Settings], store: MemoryStore
+) -> None:
+    async with Client(build_server(make_settings(), store=store)) as plain:
+        names = [t.name for t in (await plain.list_tools()).tools]
+        refused = error_text(await plain.call_tool("get_release_status", {"version": "2.5.0"}))
+    assert "record_decision" not in names and "evaluate_gate" not in names
+    assert "toolset this server does not list" in refused and "--toolsets default,run" in refused
+
 
 HARMLESS = [
     {

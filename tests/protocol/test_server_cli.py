@@ -26,10 +26,11 @@ def settings_for(argv: list[str], environ: dict[str, str] | None = None) -> Sett
     return settings_from_args(build_parser().parse_args(argv), environ or {})
 
 
-def test_defaults_serve_stdio_from_the_current_directory_with_the_git_store() -> None:
+def test_defaults_serve_stdio_with_the_git_store_and_the_workspace_chosen_later() -> None:
     s = settings_for([])
+    # No workspace: the server takes the client's root, else the current directory if usable.
     assert (s.workspace, s.store, s.transport, s.read_only, s.agent) == (
-        Path.cwd(),
+        None,
         "git",
         "stdio",
         False,
@@ -119,7 +120,7 @@ def test_the_demo_leaves_a_git_workspace_that_show_and_list_read_back(
     ws = tmp_path / "ws"
     assert main(["demo", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
-    assert "git for-each-ref refs/engram" in out and "engram task show" in out
+    assert f"git -C {ws} for-each-ref refs/engram" in out and f"show 2.5.0 --workspace {ws}" in out
     assert main(["list", "--workspace", str(ws)]) == 0
     listing = capsys.readouterr().out
     assert "2.5.0" in listing and "Enterprise Features" in listing

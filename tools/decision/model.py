@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 from ..base import SpecModel
 from ..common import MAX_ITEMS, ShortText, Text, Version
 from ..names import key
-from ..results import GateEvaluation
+from ..results import GateEvidence
 
 DecisionValue = Literal["go", "hold", "rollback"]
 PhaseRef = Annotated[
@@ -45,7 +45,7 @@ class DecisionFields(SpecModel):
     reasons: list[Text] = Field(
         default_factory=list, max_length=MAX_ITEMS, description="Why, in the decider's words"
     )
-    evidence: GateEvaluation | None = Field(
+    evidence: GateEvidence | None = Field(
         default=None, description="The evaluate_gate result this decision rests on, as returned"
     )
     rollback_procedure: ShortText | None = Field(

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..base import ReleaseContext
 from ..markdown import bullets
-from ..results import EffectResult, GateEvaluation
+from ..results import GateEvidence
 from .model import DecisionFields, phase_name, phase_number
 
 _VERDICT = {"go": "GO", "hold": "HOLD", "rollback": "ROLLBACK"}
@@ -16,27 +16,17 @@ def title(spec: DecisionFields, rollout: Any) -> str:
     return f"Gate Decision: v{spec.version} - {phase_name(rollout, spec.phase)} - {spec.decision}"
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:+.3g} pp"
-
-
-def _effect(effect: EffectResult, is_rate: bool) -> str:
-    if is_rate:
-        return f"{_pct(effect.estimate)} [{_pct(effect.ci_low)}, {_pct(effect.ci_high)}]"
-    return f"{effect.estimate:+.4g} [{effect.ci_low:+.4g}, {effect.ci_high:+.4g}]"
-
-
-def evidence_lines(evidence: GateEvaluation) -> list[str]:
+def evidence_lines(evidence: GateEvidence) -> list[str]:
     lines = [f"evaluate_gate said **{evidence.decision}** at look {evidence.look} of {evidence.looks} "
              f"(alpha {evidence.alpha:.4g})"]  # fmt: skip
     if evidence.srm_p_value is not None:
         lines.append(f"sample-ratio check: p = {evidence.srm_p_value:.3g}")
-    for m in evidence.metrics:
-        is_rate = 0 <= m.control <= 1 and 0 <= m.treatment <= 1
-        text = f"{m.metric} ({m.role}): {m.verdict}"
-        if m.effect is not None:
-            text += f", effect {_effect(m.effect, is_rate)}"
-        lines.append(text)
+    if evidence.effect is not None:
+        e = evidence.effect
+        lines.append(
+            f"effect on the gate's metric, treatment minus control (rates as fractions): {e.estimate:+.4g} "
+            f"[{e.ci_low:+.4g}, {e.ci_high:+.4g}]"
+        )
     if evidence.more_per_arm:
         lines.append(f"{evidence.more_per_arm:,} more exposures per arm needed")
     lines += evidence.reasons

@@ -200,8 +200,7 @@ class MigrationPathFields(SpecModel):
 
     version: Version = Field(description="The release that ships the breaking change, e.g. 3.0.0")
     change: ShortText = Field(
-        description="Name of the breaking change as given in the release plan's breaking_changes, "
-        "e.g. 'API v1 to v2'"
+        description="The breaking change's name in the release plan, e.g. 'API v1 to v2'"
     )
     rationale: Text = Field(
         description="Why the change is worth breaking users, e.g. 'XML and API keys block enterprise "
@@ -253,7 +252,7 @@ class MigrationPathFields(SpecModel):
     )
     data_loss_acknowledged: bool = Field(
         default=False,
-        description="Database changes only: true to accept a path without expand/migrate/contract phases, "
+        description="Database only: true accepts a path without expand/migrate/contract, "
         "knowing a rollback may lose data written after the change",
     )
 

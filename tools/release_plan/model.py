@@ -193,18 +193,17 @@ class ReleasePlanFields(SpecModel):
     name: ShortText = Field(description="Release name or theme, e.g. 'Enterprise Features'")
     target_date: PlanDate = Field(description="Planned release day (T), ISO date, e.g. 2026-03-16")
     release_type: ReleaseType = Field(
-        description="major (breaking changes, x.0.0), minor (compatible features, x.y.0) or "
-        "patch (fixes, x.y.z)"
+        description="major (breaking, x.0.0), minor (features, x.y.0) or patch (fixes, x.y.z)"
     )
     objectives: list[Text] = Field(
         default_factory=list,
         max_length=MAX_ITEMS,
-        description="Primary business objectives, e.g. ['Enable enterprise tier for B2B customers']",
+        description="Business objectives, e.g. ['Enable the enterprise tier']",
     )
     success_metrics: list[Text] = Field(
         default_factory=list,
         max_length=MAX_ITEMS,
-        description="How success is measured, e.g. ['50 enterprise customers signed up within 60 days']",
+        description="How success is measured, e.g. ['50 enterprise sign-ups in 60 days']",
     )
     features: list[Feature] = Field(
         default_factory=list, max_length=MAX_ITEMS, description="Every feature considered, with its batch"
@@ -225,8 +224,7 @@ class ReleasePlanFields(SpecModel):
     )
     calendar: ReleaseCalendar | None = Field(
         default=None,
-        description="Public holidays (by country) and freeze windows that the release day, rollout phase "
-        "changes, migration phases and runbook steps must avoid",
+        description="Holidays (by country) and freeze windows every dated step must avoid",
     )
 
     def feature_index(self) -> dict[str, int]:

@@ -295,9 +295,7 @@ class RolloutFields(SpecModel):
     """The rollout spec's fields and the timeline derived from them (no checks, no Markdown)."""
 
     version: Version
-    approach: Approach = Field(
-        description="How traffic moves: canary, blue_green, rolling or feature_flag (percentage via flags)"
-    )
+    approach: Approach = Field(description="How traffic moves (feature_flag: the percentage via flags)")
     start: StartTime = Field(
         description='When phase 1 starts, e.g. {"at": "2026-03-16T10:00", "timezone": "America/New_York"}'
     )
@@ -313,7 +311,7 @@ class RolloutFields(SpecModel):
         default_factory=list,
         max_length=MAX_ITEMS,
         description=(
-            "Halt and roll back if any of these holds (the bad state), e.g. error_rate > 5 percent for 5 "
+            "Halt and roll back if any holds, e.g. error_rate > 5 percent for 5 "
             "minutes; keep them equal to the rollback strategy's automatic triggers"
         ),
     )
@@ -331,14 +329,14 @@ class RolloutFields(SpecModel):
         ge=1,
         le=10**12,
         description=(
-            "Units the gates count (users or sessions) arriving per day at 100% traffic, e.g. 200000; "
+            "Units the gates count per day at 100% traffic, e.g. 200000; "
             "with each phase's share and hours it gives the gate's sample"
         ),
     )
     alpha_spending: SpendingMethod | None = Field(
         default=None,
         description=(
-            "How gates on one metric in several phases share its alpha, each phase a look: "
+            "How gates on one metric share its alpha across phases (looks): "
             "obrien_fleming, pocock or bonferroni"
         ),
     )
