@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .decision import KIND as DECISION
-from .decision import phase_name, phase_number, sequence
+from .decision import chronological, phase_name, phase_number, sequence
 from .loading import ReleaseLoader, ReleaseState, status_of
 from .results import DecisionRef, PhaseStatus, ReleaseStatusView
 
@@ -118,8 +118,8 @@ class ReleaseTracker:
 
     @staticmethod
     def _decisions(state: ReleaseState, rollout: Any) -> list[DecisionRef]:
-        found = [(a.spec, a.entity.id) for a in state.artifacts.get(DECISION.name, []) if a.spec is not None]
-        found.sort(key=lambda pair: pair[0].moment)
+        stored = [(a.spec, a.entity.id) for a in state.artifacts.get(DECISION.name, []) if a.spec is not None]
+        found = [stored[i] for i in chronological([spec for spec, _ in stored], rollout)]
         return [
             DecisionRef(
                 phase=phase_name(rollout, spec.phase),

@@ -190,3 +190,25 @@ def test_a_decision_without_a_time_is_stamped_with_the_time_of_the_call() -> Non
     before = datetime.now(UTC)
     spec = DecisionSpec.model_validate(args)
     assert spec.decided_at is not None and before <= spec.decided_at <= datetime.now(UTC)
+
+
+def test_decisions_at_the_same_instant_read_back_in_the_order_they_were_accepted() -> None:
+    planner, _ = planned()
+    planner.record_decision(decide(1, hours=20))
+    planner.record_decision(decide(2, hours=20))
+    assert [n.code for n in planner.get_release_plan("2.5.0").warnings] == []
+    assert planner.get_release_status("2.5.0").current_phase_number == 3
+
+
+def test_a_hold_and_a_go_in_the_same_second_are_two_decisions() -> None:
+    planner, _ = planned()
+    first = planner.record_decision(decide(1, "hold", hours=20))
+    second = planner.record_decision(decide(1, "go", hours=20))
+    assert (first.created, second.created) == (True, True)
+    assert [d.decision for d in planner.get_release_status("2.5.0").decisions] == ["hold", "go"]
+
+
+def test_a_decision_dated_in_the_future_is_refused() -> None:
+    late = (datetime.now(UTC) + timedelta(days=365)).isoformat()
+    with pytest.raises(ValueError, match="in the future"):
+        DecisionSpec.model_validate({**decide(1).model_dump(mode="json"), "decided_at": late})

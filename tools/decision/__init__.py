@@ -13,9 +13,18 @@ from typing import Any
 
 from ..base import ArtifactKind, Finding, ReleaseContext, TaskMove
 from . import checks, render
-from .model import DecisionFields, norm, phase_name, phase_number, sequence
+from .model import DecisionFields, chronological, norm, phase_name, phase_number, sequence
 
-__all__ = ["KIND", "DecisionSpec", "norm", "phase_name", "phase_number", "release_move", "sequence"]
+__all__ = [
+    "KIND",
+    "DecisionSpec",
+    "chronological",
+    "norm",
+    "phase_name",
+    "phase_number",
+    "release_move",
+    "sequence",
+]
 
 
 class DecisionSpec(DecisionFields):
@@ -79,6 +88,6 @@ KIND = ArtifactKind(
     slot="decisions",
     reads=frozenset({"rollout_plan"}),
     many=True,
-    key=lambda spec: f"{norm(str(spec.phase))}@{spec.stamp()}",
+    key=lambda spec: spec.identity(),
     moves_release=release_move,
 )

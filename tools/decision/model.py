@@ -9,7 +9,7 @@ read: which phases have passed, and whether the release has ended.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
@@ -24,6 +24,9 @@ PhaseRef = Annotated[
     int | ShortText,
     Field(description="The phase whose gate this decides: its name, or its number (1 = first phase)"),
 ]
+
+
+FUTURE_ALLOWANCE = timedelta(minutes=10)  # clocks of the caller and the server may differ a little
 
 
 def _now() -> datetime:
@@ -67,10 +70,26 @@ class DecisionFields(SpecModel):
             data = {**data, "decided_at": _now()}
         return data
 
+    @field_validator("decided_at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime | None) -> datetime | None:
+        # A mistyped year would sort after every real decision and wedge the release's sequence.
+        if value is not None and value > _now() + FUTURE_ALLOWANCE:
+            raise ValueError(
+                f"{value.isoformat()} is in the future; a decision is recorded when it is made "
+                "(omit decided_at for now)"
+            )
+        return value
+
     @property
     def moment(self) -> datetime:
         assert self.decided_at is not None  # _stamp_now fills it
         return self.decided_at
+
+    def identity(self) -> str:
+        """Which decision this is: its phase, its exact time and its verdict (decisions are a record:
+        another one at another moment is another artifact, never an update)."""
+        return f"{key(str(self.phase))}@{self.moment.astimezone(UTC).isoformat()}#{self.decision}"
 
     def stamp(self) -> str:
         return self.moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -117,6 +136,19 @@ class Sequence:
     last: Any  # the decision that ended the release, or the latest one
 
 
+def chronological(decisions: list[Any], rollout: Any) -> list[int]:
+    """The decisions' indices in the order they were made. At one instant the earlier phase comes
+    first, and at one phase a hold before the go or rollback that ends it, so the order never depends
+    on how the store happened to list them."""
+    verdict_rank = {"hold": 0, "go": 1, "rollback": 1}
+
+    def when(i: int) -> tuple[Any, ...]:
+        d = decisions[i]
+        return (d.moment, phase_number(rollout, d.phase) or 0, verdict_rank[d.decision])
+
+    return sorted(range(len(decisions)), key=when)
+
+
 def sequence(decisions: list[Any], rollout: Any) -> Sequence:
     """Decisions in time order, each checked against the ones before it.
 
@@ -124,7 +156,7 @@ def sequence(decisions: list[Any], rollout: Any) -> Sequence:
     the phase under way is k+1, and a go, hold or rollback for any other phase is out of place. A go
     at the last phase ends the release (done); a rollback ends it (cancelled); nothing comes after.
     """
-    order = sorted(range(len(decisions)), key=lambda i: decisions[i].moment)
+    order = chronological(decisions, rollout)
     total = len(getattr(rollout, "phases", None) or [])
     passed: int = 0
     ended: Literal["done", "cancelled"] | None = None
