@@ -25,7 +25,7 @@ from .commits import (
 from .loading import Artifact, ReleaseLoader, ReleaseState
 from .ports import Change, ReasoningRecord, Store, StoredEntity, TaskRecord
 from .records import artifact_record, link_change, stable_id
-from .registry import kind_of_spec
+from .registry import KINDS, kind_of_spec
 from .results import Notice, WriteResult
 from .views import trim
 
@@ -120,12 +120,17 @@ class ArtifactWriter:
     def move_release(
         state: ReleaseState, ctx: ReleaseContext, kind: ArtifactKind, agent: str
     ) -> Change | None:
-        """The release task's update when this kind's artifacts move the release (a gate decision
-        starts, completes or cancels it), in the same commit as the artifact."""
+        """The release task's update when the write changes where the release stands: a gate decision
+        starts, completes or cancels it, and a rollout rewritten under recorded decisions can too
+        (fewer phases may end it). In the same commit as the artifact."""
         task = state.task
-        if kind.moves_release is None or task is None or not isinstance(task.record, TaskRecord):
+        if task is None or not isinstance(task.record, TaskRecord):
             return None
-        move = kind.moves_release(ctx)
+        movers = [k for k in KINDS if k.moves_release is not None and (k is kind or kind.name in k.reads)]
+        moves = [m for k in movers if k.moves_release is not None and (m := k.moves_release(ctx))]
+        if not moves:
+            return None
+        move = moves[0]
         old = task.record
         if move is None or (move.status, move.end_time, move.outcome) == (
             old.status,

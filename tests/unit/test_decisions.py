@@ -212,3 +212,19 @@ def test_a_decision_dated_in_the_future_is_refused() -> None:
     late = (datetime.now(UTC) + timedelta(days=365)).isoformat()
     with pytest.raises(ValueError, match="in the future"):
         DecisionSpec.model_validate({**decide(1).model_dump(mode="json"), "decided_at": late})
+
+
+def test_a_rollout_rewritten_under_recorded_decisions_moves_the_release_in_the_same_commit() -> None:
+    planner, _ = planned()
+    for n, hours in [(1, 24), (2, 72), (3, 170), (4, 220)]:
+        planner.record_decision(decide(n, hours=hours))
+    assert task_of(planner).status == "inprogress"
+    shorter = copy.deepcopy(rollout_example.ARGS)
+    shorter["phases"] = shorter["phases"][:4]
+    shorter["phases"][3]["percent"] = 100
+    shorter["phases"][3]["duration_hours"] = None
+
+    planner.plan_rollout(RolloutSpec.model_validate(shorter))
+
+    task = task_of(planner)
+    assert (task.status, task.end_time) == ("done", "2026-03-25T18:00:00Z")
