@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import stats
-from .common import MAX_ITEMS, ShortText
+from .common import MAX_ITEMS, ShortText, Unit, in_base_unit
 from .decision import phase_number
 from .errors import InvalidInput
 from .loading import ReleaseLoader
@@ -65,6 +65,7 @@ class Observation(BaseModel):
     metric: ShortText = Field(description="The metric, as the gate, a halt threshold or a target names it")
     control: Arm
     treatment: Arm
+    unit: Unit | None = Field(default=None, description="The unit of the means, e.g. ms; rates need none")
 
 
 Observations = Annotated[list[Observation], Field(min_length=1, max_length=MAX_ITEMS)]
@@ -121,12 +122,38 @@ def _crossed(comparator: str, value: float, threshold: float) -> bool:
     }.get(comparator, False)
 
 
-def _in_unit(obs: Observation, unit: str) -> float:
-    """The treatment's value in a threshold's unit: a rate as percent or ratio, a mean as it is."""
-    value = _value(obs.treatment)
-    if isinstance(obs.treatment, RateArm):
-        return value * 100 if unit == "percent" else value
-    return value
+def _in_unit(obs: Observation, unit: str, where: str) -> float:
+    """The treatment's value in a threshold's unit, converted where the units measure one quantity.
+
+    A rate's events per exposure compare to a percent or ratio threshold, and its event count to a
+    count threshold; a mean compares in the unit the observation states. Anything else is refused
+    rather than compared as if the numbers shared a unit (360 ms read as 360 seconds)."""
+    arm = obs.treatment
+    if isinstance(arm, RateArm):
+        if unit == "count":
+            return float(arm.events)
+        dimension, base = in_base_unit(arm.events / arm.exposures, "ratio")
+    else:
+        if obs.unit is None:
+            kin, _ = in_base_unit(1.0, unit)
+            if kin != unit:  # a unit with kin (ms vs seconds, percent vs ratio) must be stated
+                raise InvalidInput(
+                    f"{obs.metric!r} is compared with a threshold in {unit}, but the observation does not "
+                    "say the unit of its means",
+                    field=f"{where}.unit",
+                    valid="percent, ratio, ms, seconds, minutes, count, per_minute or usd",
+                )
+            return arm.mean
+        dimension, base = in_base_unit(arm.mean, obs.unit)
+    wanted, per_unit = in_base_unit(1.0, unit)
+    if dimension != wanted:
+        raise InvalidInput(
+            f"{obs.metric!r} is observed as a {'rate' if isinstance(arm, RateArm) else obs.unit} but its "
+            f"threshold is in {unit}",
+            field=f"{where}.unit" if not isinstance(arm, RateArm) else f"{where}.metric",
+            valid=f"an observation in a unit convertible to {unit}",
+        )
+    return base / per_unit
 
 
 class GateEvaluator:
@@ -173,7 +200,8 @@ class GateEvaluator:
                 field="phase",
                 next_step="set the gate's control_percent, or evaluate an earlier phase",
             )
-        return self._judge(state.version, n, the_phase, gate, rollout, by_metric, figures, look)
+        where = {norm(o.metric): f"observations[{i}]" for i, o in enumerate(observations)}
+        return self._judge(state.version, n, the_phase, gate, rollout, by_metric, where, figures, look)
 
     @staticmethod
     def _match(
@@ -221,6 +249,7 @@ class GateEvaluator:
         gate: Any,
         rollout: Any,
         by_metric: dict[str, Observation],
+        where: dict[str, str],
         figures: Any,
         look: int | None,
     ) -> GateEvaluation:
@@ -252,9 +281,11 @@ class GateEvaluator:
         halted = missed = False
         for cond in rollout.halt_threshold:
             obs = by_metric.get(norm(cond.metric))
-            if obs is not None and _crossed(cond.comparator, _in_unit(obs, cond.unit), cond.threshold):
+            if obs is None:
+                continue
+            value = _in_unit(obs, cond.unit, where[norm(cond.metric)])
+            if _crossed(cond.comparator, value, cond.threshold):
                 halted = True
-                value = _in_unit(obs, cond.unit)
                 why = (
                     f"{cond.metric} is {value:.4g} in the treatment: halt threshold {cond.describe()} crossed"
                 )
@@ -262,9 +293,11 @@ class GateEvaluator:
                 reasons.append(why)
         for cond in phase.metric_targets:
             obs = by_metric.get(norm(cond.metric))
-            if obs is not None and not _crossed(cond.comparator, _in_unit(obs, cond.unit), cond.threshold):
+            if obs is None:
+                continue
+            value = _in_unit(obs, cond.unit, where[norm(cond.metric)])
+            if not _crossed(cond.comparator, value, cond.threshold):
                 missed = True
-                value = _in_unit(obs, cond.unit)
                 why = f"{cond.metric} is {value:.4g} in the treatment: target {cond.describe()} not met"
                 results.append(self._plain(obs, "target", "hold", why))
                 reasons.append(why)
@@ -278,7 +311,9 @@ class GateEvaluator:
                 control=_value(gate_obs.control),
                 treatment=_value(gate_obs.treatment),
                 effect=_effect_result(effect),
-                margin=(gate.margin / 100 if gate.is_rate else gate.margin) if gate.margin else None,
+                margin=(gate.margin / 100 if isinstance(gate_obs.control, RateArm) else gate.margin)
+                if gate.margin
+                else None,
                 reasons=[why],
             ),
         )

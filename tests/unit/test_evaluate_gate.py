@@ -161,3 +161,50 @@ def test_repeated_looks_spend_alpha_as_the_plan_says() -> None:
     assert (first.look, first.looks, second.look) == (1, 2, 2)
     assert first.alpha == pytest.approx(spent_half, rel=0.005)
     assert second.alpha == pytest.approx(0.05 - spent_half, rel=0.005)
+
+
+def means(
+    metric: str, c: tuple[int, float, float], t: tuple[int, float, float], unit: str | None
+) -> Observation:
+    return Observation.model_validate(
+        {
+            "metric": metric,
+            "control": {"n": c[0], "mean": c[1], "sd": c[2]},
+            "treatment": {"n": t[0], "mean": t[1], "sd": t[2]},
+            **({"unit": unit} if unit else {}),
+        }
+    )
+
+
+def test_a_mean_is_compared_with_a_threshold_after_converting_its_unit() -> None:
+    gate_ok = rates("conversion_rate", (8000, 160), (2000, 41))
+    calm = planner().evaluate_gate(
+        "2.5.0", GATED, [gate_ok, means("latency_p99", (8000, 350, 80), (2000, 360, 80), "ms")]
+    )
+    slow = planner().evaluate_gate(
+        "2.5.0", GATED, [gate_ok, means("latency_p99", (8000, 1.9, 0.1), (2000, 2.4, 0.1), "seconds")]
+    )
+    assert calm.decision == "go"  # 360 ms is well under the 2 s halt
+    assert slow.decision == "rollback" and "latency_p99 is 2.4" in slow.reasons[-1]
+
+
+def test_a_mean_without_its_unit_is_refused_where_the_threshold_has_one() -> None:
+    gate_ok = rates("conversion_rate", (8000, 160), (2000, 41))
+    with pytest.raises(InvalidInput) as info:
+        planner().evaluate_gate(
+            "2.5.0", GATED, [gate_ok, means("latency_p99", (8000, 350, 80), (2000, 360, 80), None)]
+        )
+    assert info.value.field == "observations[1].unit"
+
+
+def test_a_rate_against_a_percent_halt_is_compared_in_percent() -> None:
+    # db_pool_utilization > 90 percent halts: 1,950 of 2,000 is 97.5 percent
+    result = planner().evaluate_gate(
+        "2.5.0",
+        GATED,
+        [
+            rates("conversion_rate", (8000, 160), (2000, 41)),
+            rates("db_pool_utilization", (8000, 5600), (2000, 1950)),
+        ],
+    )
+    assert result.decision == "rollback"
