@@ -31,7 +31,7 @@ from ..tools.errors import InvalidInput
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_TOP_KEYS = frozenset({"name", "title", "description", "arguments", "toolset"})
+_TOP_KEYS = frozenset({"name", "title", "description", "arguments"})
 _ARG_KEYS = frozenset({"name", "description", "required", "default"})
 
 
@@ -51,8 +51,6 @@ class PromptDef:
     description: str
     arguments: list[PromptArg] = field(default_factory=list)
     body: str = ""
-    # The tool group whose tools the prompt walks through; the server lists it only with that group.
-    toolset: str = "plan"
 
     def render(self, **args: str) -> str:
         """The body with each ``{argument}`` filled in.
@@ -191,9 +189,7 @@ def parse_prompt(text: str, source: str = "<prompt>") -> PromptDef:
     undeclared = sorted({m for m in _PLACEHOLDER.findall(body)} - declared)
     if undeclared:
         raise PromptFileError(f"{source}: body uses undeclared placeholders {undeclared}")
-    return PromptDef(
-        top["name"], top["title"], top["description"], arguments, body, top.get("toolset") or "plan"
-    )
+    return PromptDef(top["name"], top["title"], top["description"], arguments, body)
 
 
 # The whole skill first, then its steps in order; prompts/list shows them in this order.

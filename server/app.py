@@ -26,7 +26,7 @@ from ..prompts.loader import load_prompts
 from ..tools.errors import PlannerError, StorageError
 from ..tools.service import ReleasePlanner
 from .arguments import Problem, closest, refusal
-from .descriptions import INSTRUCTIONS, NO_RUN_INSTRUCTIONS, RUN_INSTRUCTIONS
+from .descriptions import instructions
 from .documents import register_prompts, register_resources
 from .host import register_host_features
 from .registration import AppState, build_tools, tool_names
@@ -211,13 +211,16 @@ def build_server(settings: Settings | None = None, store: Store | None = None) -
 
     toolsets = settings.enabled_toolsets()
     every_prompt = load_prompts()
-    prompts = [p for p in every_prompt if p.toolset in toolsets]
+    # A prompt that walks through a tool this server does not list would only mislead the agent.
+    listed = set(tool_names(settings.read_only, settings.toolsets))
+    unlisted = set(tool_names()) - listed
+    prompts = [p for p in every_prompt if not any(name in p.body for name in unlisted)]
     skill = next(p for p in every_prompt if p.name == "plan_release")
     server = PlannerServer(
         SERVER_NAME,
         title="Engram Release Planner",
         version=server_version(),
-        instructions=INSTRUCTIONS + (RUN_INSTRUCTIONS if "run" in toolsets else NO_RUN_INSTRUCTIONS),
+        instructions=instructions(settings.read_only, "run" in toolsets),
         lifespan=lifespan,
         log_level=settings.log_level,
         tools=build_tools(settings),

@@ -120,3 +120,16 @@ A refused call names each field at fault, what is valid and what to do next; not
 Read with get_release_plan and list_release_plans. The prompt plan_release walks through the whole
 skill, and each step's prompt is its field guide. Ask the user for facts you do not have; leave
 optional fields out rather than inventing values."""
+
+
+READ_ONLY_INSTRUCTIONS = """\
+Reads software release plans stored in Engram (the git-backed knowledge graph): this server is
+read-only (--read-only), so nothing can be planned or changed through it. get_release_plan shows one
+release, list_release_plans lists them, summarize_release writes the stakeholder summary."""
+
+
+def instructions(read_only: bool, runs: bool) -> str:
+    """What the server tells the agent at the start, naming only tools it lists."""
+    if read_only:
+        return READ_ONLY_INSTRUCTIONS
+    return INSTRUCTIONS + (RUN_INSTRUCTIONS if runs else NO_RUN_INSTRUCTIONS)

@@ -13,6 +13,7 @@ from protocol_helpers import CLIENT_NAME, error_text, ok, stable
 
 from release_planner.server.app import build_server
 from release_planner.server.engram.memory import MemoryStore
+from release_planner.server.registration import tool_names
 from release_planner.server.settings import Settings
 from release_planner.tools.examples import migration as migration_example
 from release_planner.tools.examples import release_plan as plan_example
@@ -214,6 +215,22 @@ async def test_every_toolset_lists_its_tools_after_the_default_ones(make_setting
     async with Client(running, mode=era) as client:
         listed = [t.name for t in (await client.list_tools()).tools]
     assert listed == ["get_release_plan", "list_release_plans", "summarize_release", *RUN_TOOLS]
+
+
+async def test_a_read_only_server_offers_no_prompt_and_no_instruction_that_names_a_write(
+    make_settings: Any, era: str
+) -> None:
+    server = build_server(make_settings(read_only=True, toolsets="all"), store=MemoryStore())
+    writes = set(tool_names()) - set(tool_names(read_only=True))
+    async with Client(server, mode=era) as client:
+        prompts = (await client.list_prompts()).prompts
+        texts = [
+            "\n".join(
+                m.content.text for m in (await client.get_prompt(p.name, {"version": "2.5.0"})).messages
+            )  # type: ignore[union-attr]
+            for p in prompts
+        ]
+    assert not [w for w in writes for text in [*texts, server.instructions or ""] if w in text]
 
 
 def test_an_unknown_toolset_is_refused_naming_the_valid_ones() -> None:
