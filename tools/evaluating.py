@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -156,6 +157,22 @@ def _in_unit(obs: Observation, unit: str, where: str) -> float:
     return base / per_unit
 
 
+def _anytime_valid(effect: stats.Effect, n_control: int, n_treatment: int, alpha: float, sides: int) -> Any:
+    """The interval widened to a confidence sequence, so a sequential gate may be read at every phase
+    without spending alpha look by look. The arms' harmonic mean stands for n (the sequence's width
+    depends on n only through its growth); a one-sided bound is one side of the sequence at 2 alpha."""
+    n = 2 / (1 / n_control + 1 / n_treatment)
+    z = stats.confidence_sequence_z(n, min(2 * alpha, 0.49) if sides == 1 else alpha)
+    half = z * effect.standard_error
+    return replace(
+        effect,
+        ci_low=effect.estimate - half,
+        ci_high=effect.estimate + half,
+        relative_ci_low=None,
+        relative_ci_high=None,
+    )
+
+
 class GateEvaluator:
     """Evaluates a phase's gate against the stored rollout plan."""
 
@@ -256,12 +273,18 @@ class GateEvaluator:
         reasons: list[str] = []
         results: list[MetricResult] = []
         the_look = figures.look if figures is not None else None
-        looks = the_look.looks if the_look is not None else 1
-        at = look if look is not None else (the_look.look if the_look is not None else 1)
-        if at > looks and the_look is not None and the_look.spending is not None:
-            raise InvalidInput(
-                f"look {at} is past the {looks} looks the plan spends alpha over", field="look"
-            )
+        if the_look is None:  # a sequential gate: anytime-valid, any number of looks at full alpha
+            at = look or 1
+            looks = at
+        else:
+            at, looks = (look or the_look.look), the_look.looks
+            if at > looks:
+                raise InvalidInput(
+                    f"look {at} is past the {looks} look(s) the plan has at {gate.metric}",
+                    field="look",
+                    valid=f"1 to {looks}",
+                    next_step="omit look to use the plan's, or add the gate to more phases with plan_rollout",
+                )
         alpha = self._alpha(gate, rollout, the_look, at, looks)
         gate_obs = by_metric[norm(gate.metric)]
         exposed = phase.percent / 100
@@ -379,6 +402,8 @@ class GateEvaluator:
             assert isinstance(c, MeanArm) and isinstance(t, MeanArm)
             effect = stats.difference_of_means(c.n, c.mean, c.sd, t.n, t.mean, t.sd, alpha=alpha, sides=sides)
             scale, unit = 1, ""
+        if gate.type == "sequential":
+            effect = _anytime_valid(effect, _size(obs.control), _size(obs.treatment), alpha, sides)
         sign = 1 if gate.higher_is_better else -1  # benefit = sign * (treatment - control)
         low, high = sorted((sign * effect.ci_low, sign * effect.ci_high))
         shown = f"[{low * scale:+.3g}{unit}, {high * scale:+.3g}{unit}]"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+import math
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pytest
 from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from release_planner.server.engram.memory import MemoryStore
+from release_planner.tools import stats
 from release_planner.tools.errors import InvalidInput
 from release_planner.tools.evaluating import Observation
 from release_planner.tools.examples import release_plan as plan_example
@@ -208,3 +211,48 @@ def test_a_rate_against_a_percent_halt_is_compared_in_percent() -> None:
         ],
     )
     assert result.decision == "rollback"
+
+
+def sequential_planner() -> ReleasePlanner:
+    args = copy.deepcopy(rollout_example.ARGS)
+    for i in (1, 2, 3):
+        args["phases"][i]["gate"] = {
+            "type": "sequential",
+            "metric": "conversion_rate",
+            "mde": 1,
+            "baseline_rate": 2,
+        }
+        args["phases"][i]["min_sample"] = None
+    return planner(phases=args["phases"])
+
+
+def test_a_sequential_gate_reads_its_interval_as_a_confidence_sequence_at_every_look() -> None:
+    observed = [rates("conversion_rate", (8000, 160), (2000, 41))]
+    result = sequential_planner().evaluate_gate("2.5.0", 3, observed, look=7)
+
+    n = 2 / (1 / 8000 + 1 / 2000)
+    se = (0.02 * 0.98 / 8000 + 0.0205 * 0.9795 / 2000) ** 0.5
+    rho2 = (-2 * math.log(0.05) + math.log(-2 * math.log(0.05) + 1)) / 5000
+    z = math.sqrt(2 * (n * rho2 + 1) * math.log(math.sqrt(n * rho2 + 1) / 0.05) / (n * rho2))
+    assert result.effect is not None and (result.look, result.looks, result.alpha) == (7, 7, 0.05)
+    assert result.effect.ci_high - result.effect.estimate == pytest.approx(z * se, rel=0.005)
+    assert z > sps.norm.ppf(0.975)  # wider than the fixed-horizon interval: the price of peeking
+
+
+def test_the_confidence_sequence_keeps_its_error_rate_over_repeated_looks() -> None:
+    rng = np.random.default_rng(7)
+    looks = np.array([1_000, 5_000, 20_000])
+    z = np.array([stats.confidence_sequence_z(n, 0.05) for n in looks])
+    fixed = sps.norm.ppf(0.975)
+    crossed_cs = crossed_fixed = 0
+    for _ in range(2_000):
+        walk = np.cumsum(rng.standard_normal(looks[-1]))[looks - 1] / np.sqrt(looks)
+        crossed_cs += bool(np.any(np.abs(walk) > z))
+        crossed_fixed += bool(np.any(np.abs(walk) > fixed))
+    assert crossed_cs / 2_000 <= 0.05 < crossed_fixed / 2_000
+
+
+def test_a_look_past_the_plans_looks_is_refused() -> None:
+    with pytest.raises(InvalidInput) as info:
+        planner().evaluate_gate("2.5.0", GATED, [rates("conversion_rate", (8000, 160), (2000, 41))], look=2)
+    assert info.value.field == "look" and info.value.valid == "1 to 1"

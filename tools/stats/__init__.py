@@ -37,7 +37,7 @@ from .sample_size import (
     sample_size_non_inferiority_proportions,
     sample_size_proportions,
 )
-from .sequential import SpendingMethod, alpha_at_look, alpha_spent, spending_function
+from .sequential import SpendingMethod, alpha_at_look, alpha_spent, confidence_sequence_z, spending_function
 from .srm import SRM_P_THRESHOLD, chi2_sf, srm_test
 from .traffic import days_to_reach, exposures_still_needed, information_fraction
 
@@ -48,6 +48,7 @@ __all__ = [
     "alpha_at_look",
     "alpha_spent",
     "chi2_sf",
+    "confidence_sequence_z",
     "days_to_reach",
     "difference_of_means",
     "difference_of_proportions",

@@ -68,3 +68,24 @@ def alpha_at_look(method: SpendingMethod, looks: int, look: int, alpha: float = 
     spent = alpha_spent(method, k, alpha)
     i = int(look)
     return spent[i - 1] - (spent[i - 2] if i > 1 else 0.0)
+
+
+def confidence_sequence_z(n: float, alpha: float = 0.05, tuning: float = 5000) -> float:
+    """The multiplier of a standard error that makes an interval valid at every look (anytime-valid).
+
+    An asymptotic confidence sequence (Waudby-Smith et al.; the tuning N* = 5000 is GrowthBook's
+    default) has half-width s·√(2(nρ²+1)·ln(√(nρ²+1)/α)/(nρ)²) around the mean of n observations with
+    standard deviation s, where ρ² = (−2 ln α + ln(−2 ln α + 1)) / N*. Written per standard error
+    (s/√n), that is √(2(nρ²+1)·ln(√(nρ²+1)/α)/(nρ²)): always above the fixed-horizon z, which is the
+    price of peeking at every phase without spending alpha look by look.
+    """
+    a = _alpha(alpha)
+    size = _number("n", n)
+    if size <= 0:
+        raise ValueError(f"n must be > 0, got {n}")
+    width = _number("tuning", tuning)
+    if width <= 0:
+        raise ValueError(f"tuning must be > 0, got {tuning}")
+    rho2 = (-2 * math.log(a) + math.log(-2 * math.log(a) + 1)) / width
+    grown = size * rho2 + 1
+    return math.sqrt(2 * grown * math.log(math.sqrt(grown) / a) / (size * rho2))
