@@ -76,8 +76,9 @@ class ReleaseFounder:
             existing = state.one(kind.name)
             check_writable(existing, kind.tool)
             check_expected(existing, expected_revision, kind.label)
-            findings = check_artifact(spec, state.context())
-            ctx = state.context().with_spec(kind, spec)
+            stored_ctx = state.context()
+            findings = check_artifact(spec, stored_ctx)
+            ctx = stored_ctx.with_spec(kind, spec)
             raise_errors(findings, kind.tool)
             markdown = spec.render(ctx)
 

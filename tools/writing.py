@@ -55,8 +55,9 @@ class ArtifactWriter:
             check_writable(existing, kind.tool)
             check_expected(existing, expected_revision, kind.label)
             replacing = existing.spec if existing else None
-            findings = review.check_artifact(spec, state.context(), replacing=replacing)
-            ctx = state.context().with_spec(kind, spec, replacing=replacing)
+            stored_ctx = state.context()
+            findings = review.check_artifact(spec, stored_ctx, replacing=replacing)
+            ctx = stored_ctx.with_spec(kind, spec, replacing=replacing)
             raise_errors(findings, kind.tool)
             markdown = spec.render(ctx)
             record = artifact_record(kind, spec, ctx, markdown, state.task.id, version)
