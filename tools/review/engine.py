@@ -29,6 +29,12 @@ ROLLOUT = rollout.KIND.name
 RUNBOOK = runbook.KIND.name
 
 
+def procedures(ctx: ReleaseContext) -> list[Any]:
+    """The rollback strategy's procedures, none when there is no strategy. Read with getattr, like
+    every slot of another artifact: a rule must not fail on a partial one."""
+    return list(getattr(ctx.rollback, "procedures", None) or [])
+
+
 def artifact_id(kind: str, key: str | None = None) -> str:
     """How a finding names one artifact: the kind, and for a kind with many, which one."""
     return kind if key is None else f"{kind}:{key}"

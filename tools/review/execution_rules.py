@@ -8,7 +8,7 @@ from typing import Any
 from .. import decision
 from ..base import ReleaseContext
 from ..decision import norm, phase_number, sequence
-from .engine import ROLLBACK, ROLLOUT, Issue, RuleSet, artifact_id
+from .engine import ROLLBACK, ROLLOUT, Issue, RuleSet, artifact_id, procedures
 
 RULES = RuleSet()
 DECISION = decision.KIND.name
@@ -75,12 +75,12 @@ def _out_of_order(ctx: ReleaseContext) -> Iterator[Issue]:
     fix="name a procedure of the stored rollback strategy by its type",
 )
 def _unknown_procedure(ctx: ReleaseContext) -> Iterator[Issue]:
-    procedures = list(getattr(ctx.rollback, "procedures", None) or [])
-    types = sorted({p.type for p in procedures})
+    stored = procedures(ctx)
+    types = sorted({p.type for p in stored})
     for d in ctx.decisions:
         if d.decision != "rollback" or not d.rollback_procedure:
             continue
-        if not procedures:
+        if not stored:
             yield Issue(
                 f"the rollback decision names procedure {d.rollback_procedure!r}, but release "
                 f"{ctx.version} has no rollback strategy; call design_rollback first",

@@ -20,14 +20,7 @@ from ..rollback import release_features
 from ..rollout.clock import fmt_time
 from ..runbook import display_offset
 from ..runbook.clock import rollout_start
-from .engine import (
-    RELEASE_PLAN,
-    ROLLBACK,
-    ROLLOUT,
-    RUNBOOK,
-    Issue,
-    RuleSet,
-)
+from .engine import RELEASE_PLAN, ROLLBACK, ROLLOUT, RUNBOOK, Issue, RuleSet, procedures
 
 RULES = RuleSet()
 WHOLE_RELEASE = "all"
@@ -45,8 +38,7 @@ def _rollout_flags(ctx: ReleaseContext) -> list[str]:
 
 
 def _flag_procedures(ctx: ReleaseContext) -> list[tuple[int, Any]]:
-    procs = getattr(ctx.rollback, "procedures", None) or []
-    return [(i, p) for i, p in enumerate(procs) if getattr(p, "type", None) == "feature_flag"]
+    return [(i, p) for i, p in enumerate(procedures(ctx)) if getattr(p, "type", None) == "feature_flag"]
 
 
 def _same(a: str, b: str) -> bool:
@@ -168,7 +160,7 @@ def _rollback_flag_near_miss(ctx: ReleaseContext) -> Iterator[Issue]:
     fix="name every flag the rollout turns on in the feature_flag procedure's applies_to",
 )
 def _rollout_flag_not_rolled_back(ctx: ReleaseContext) -> Iterator[Issue]:
-    if not getattr(ctx.rollback, "procedures", None):
+    if not procedures(ctx):
         return
     procs = _flag_procedures(ctx)
     targets = [a for _, p in procs for a in p.applies_to]

@@ -9,15 +9,7 @@ from typing import Any
 
 from ..base import ReleaseContext
 from ..common import format_t_offset, release_type_of
-from .engine import (
-    MIGRATION,
-    RELEASE_PLAN,
-    ROLLBACK,
-    ROLLOUT,
-    Issue,
-    RuleSet,
-    migration_id,
-)
+from .engine import MIGRATION, RELEASE_PLAN, ROLLBACK, ROLLOUT, Issue, RuleSet, migration_id, procedures
 
 RULES = RuleSet()
 
@@ -300,7 +292,7 @@ def _rollback_assumes_no_schema_change(ctx: ReleaseContext) -> Iterator[Issue]:
     if not names:
         return
     changes = ", ".join(repr(n) for n in names)
-    for i, proc in enumerate(getattr(ctx.rollback, "procedures", None) or ()):
+    for i, proc in enumerate(procedures(ctx)):
         places = [(f"procedures[{i}].prerequisites[{j}]", t) for j, t in enumerate(proc.prerequisites)]
         places += [(f"procedures[{i}].steps[{j}].action", s.action) for j, s in enumerate(proc.steps)]
         for field, text in places:

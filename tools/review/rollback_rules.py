@@ -45,16 +45,12 @@ from .engine import (
     Issue,
     RuleSet,
     migration_id,
+    procedures,
 )
 
 RULES = RuleSet()
 
 # ------------------------------------------------------------------ rollback, rollout and runbook
-
-
-def _procedures(ctx: ReleaseContext) -> list[Any]:
-    # Read with getattr, like every slot of another artifact: a rule must not fail on a partial one.
-    return list(getattr(ctx.rollback, "procedures", None) or [])
 
 
 @RULES.rule(
@@ -67,7 +63,7 @@ def _procedures(ctx: ReleaseContext) -> list[Any]:
 def _flagged_feature_not_covered(ctx: ReleaseContext) -> Iterator[Issue]:
     if ctx.rollback is None:
         return
-    flag_procs = [p for p in _procedures(ctx) if p.type == "feature_flag"]
+    flag_procs = [p for p in procedures(ctx) if p.type == "feature_flag"]
     for feature in release_features(ctx):
         flag = getattr(feature, "flag", None)
         if flag and not any(covers(p, feature) for p in flag_procs):
@@ -87,11 +83,11 @@ def _flagged_feature_not_covered(ctx: ReleaseContext) -> Iterator[Issue]:
     fix="name every shipped feature in some procedure's applies_to",
 )
 def _feature_without_rollback(ctx: ReleaseContext) -> Iterator[Issue]:
-    procedures = _procedures(ctx)
+    stored = procedures(ctx)
     if ctx.rollback is None:
         return
     for feature in release_features(ctx):
-        if not any(covers(p, feature) for p in procedures):
+        if not any(covers(p, feature) for p in stored):
             yield Issue(
                 f"no procedure covers feature {feature.name!r}, so its rollback confidence counts as 0; "
                 "name it (or its flag, or 'all') in some procedure's applies_to",
@@ -109,7 +105,7 @@ def _feature_without_rollback(ctx: ReleaseContext) -> Iterator[Issue]:
 )
 def _rollback_rehearsal_missing(ctx: ReleaseContext) -> Iterator[Issue]:
     rollback, runbook = ctx.rollback, ctx.runbook
-    if rollback is None or runbook is None or any(p.rehearsal is not None for p in _procedures(ctx)):
+    if rollback is None or runbook is None or any(p.rehearsal is not None for p in procedures(ctx)):
         return
     if any(REHEARSAL.search(item) for s in getattr(runbook, "checklist", ()) for item in s.items):
         return
@@ -140,7 +136,7 @@ def _confidence_above_evidence(ctx: ReleaseContext) -> Iterator[Issue]:
     if rollback is None:
         return
     day = release_day(ctx)
-    for i, proc in enumerate(_procedures(ctx)):
+    for i, proc in enumerate(procedures(ctx)):
         # Never rehearsed, or rehearsed with issues: the spec's own checks say so already.
         if claims_without_rehearsal(proc) or claims_despite_issues(proc):
             continue
@@ -178,14 +174,14 @@ def _confidence_above_evidence(ctx: ReleaseContext) -> Iterator[Issue]:
 def _weakest(ctx: ReleaseContext, day: Any) -> tuple[str, bool]:
     """What limits the overall evidence figure (the least recoverable feature, or the best procedure),
     and whether that is a feature no procedure covers."""
-    procedures = _procedures(ctx)
+    stored = procedures(ctx)
 
     def best(candidates: list[Any]) -> Any:
         return max(candidates, key=lambda p: evidence_procedure_confidence(p, day), default=None)
 
     features = release_features(ctx)
     if features:
-        scored = [(f, best([p for p in procedures if covers(p, f)])) for f in features]
+        scored = [(f, best([p for p in stored if covers(p, f)])) for f in features]
         feature, proc = min(
             scored, key=lambda fp: 0.0 if fp[1] is None else evidence_procedure_confidence(fp[1], day)
         )
@@ -195,8 +191,8 @@ def _weakest(ctx: ReleaseContext, day: Any) -> tuple[str, bool]:
             f"feature {feature.name!r} is covered at best by the {_name(proc)} procedure at "
             f"{evidence_procedure_confidence(proc, day):.2f} ({evidence_reason(proc, day)})"
         ), False
-    whole = [p for p in procedures if any(a.casefold() == WHOLE_RELEASE for a in p.applies_to)]
-    proc = best(whole or procedures)
+    whole = [p for p in stored if any(a.casefold() == WHOLE_RELEASE for a in p.applies_to)]
+    proc = best(whole or stored)
     return (
         f"the best {'whole-release ' if whole else ''}procedure, {_name(proc)}, gets "
         f"{evidence_procedure_confidence(proc, day):.2f} ({evidence_reason(proc, day)})"
@@ -214,7 +210,7 @@ def _rehearsal_after_release(ctx: ReleaseContext) -> Iterator[Issue]:
     day = release_day(ctx)
     if ctx.rollback is None or day is None:
         return
-    for i, proc in enumerate(_procedures(ctx)):
+    for i, proc in enumerate(procedures(ctx)):
         reh = proc.rehearsal
         if after_release(reh, day):
             yield Issue(
@@ -265,7 +261,7 @@ def _rollback_slower_than_window(ctx: ReleaseContext) -> Iterator[Issue]:
             if stated == close
             else "the rollout's end"
         )
-        for i, proc in enumerate(_procedures(ctx)):
+        for i, proc in enumerate(procedures(ctx)):
             if not _undoes(proc, migration, ctx):
                 continue
             measured = getattr(proc.rehearsal, "measured_minutes", 0) or 0
