@@ -19,7 +19,8 @@ def documents(spec: RolloutSpec | None = None) -> list[dict[str, Any]]:
 
 def test_the_rollout_and_every_analysis_template_validate_against_the_crds() -> None:
     docs = documents()
-    assert [d["kind"] for d in docs] == ["Rollout", "AnalysisTemplate", "AnalysisTemplate"]
+    # the Rollout, the halt, one gate, and one per distinct phase metric target
+    assert [d["kind"] for d in docs] == ["Rollout"] + ["AnalysisTemplate"] * 15
     for doc in docs:
         assert errors(doc["kind"], doc) == [], doc["metadata"]["name"]
 
@@ -44,30 +45,99 @@ def test_the_schema_rejects_what_kubectl_would() -> None:
     assert errors("AnalysisTemplate", no_provider)
 
 
-def test_the_steps_are_the_phases_shares_durations_gate_and_go_no_go_pauses() -> None:
+def _analysis(*templates: str, confidence: str | None = None) -> dict[str, Any]:
+    args = [{"name": "service-name", "value": "release-2-5-0"}]
+    if confidence:
+        args.append({"name": "confidence", "value": confidence})
+    names = [{"templateName": f"release-2-5-0-{t}"} for t in templates]
+    return {"analysis": {"templates": names, "args": args}}
+
+
+def test_the_steps_are_the_phases_shares_durations_checks_and_go_no_go_pauses() -> None:
     steps = documents()[0]["spec"]["strategy"]["canary"]["steps"]
     assert steps == [
         {"setWeight": 1},
         {"pause": {"duration": "24h"}},
+        _analysis(
+            "target-error-rate",
+            "target-payment-success-rate",
+            "target-search-latency-p95",
+            "target-websocket-connection-duration",
+        ),
         {"pause": {}},
         {"setWeight": 5},
         {"pause": {"duration": "48h"}},
+        _analysis("target-error-rate-2", "target-payment-failure-rate"),
         {"pause": {}},
         {"setWeight": 20},
         {"pause": {"duration": "96h"}},
-        {
-            "analysis": {
-                "templates": [{"templateName": "release-2-5-0-gate-conversion-rate"}],
-                "args": [
-                    {"name": "service-name", "value": "release-2-5-0"},
-                    {"name": "confidence", "value": "0.95"},
-                ],
-            }
-        },
+        _analysis(
+            "gate-conversion-rate",
+            "target-error-rate-3",
+            "target-payment-disputes",
+            "target-elasticsearch-cpu",
+            "target-elasticsearch-memory",
+            confidence="0.95",
+        ),
         {"pause": {}},
         {"setWeight": 50},
         {"pause": {"duration": "48h"}},
+        _analysis(
+            "target-error-rate-3",
+            "target-cpu-utilization",
+            "target-memory-utilization",
+            "target-disk-utilization",
+        ),
         {"pause": {}},
+    ]
+
+
+def test_a_metric_target_is_checked_on_its_worst_value_over_its_window() -> None:
+    by_name = {d["metadata"]["name"]: d for d in documents()}
+    (low_errors,) = by_name["release-2-5-0-target-error-rate"]["spec"]["metrics"]
+    assert low_errors["successCondition"] == "result[0] < 0.5"
+    # a miss is inconclusive, which pauses the Rollout for the go/no-go instead of aborting it
+    assert low_errors["failureCondition"] == "false"
+    assert low_errors["provider"]["prometheus"]["query"].startswith("max_over_time(error_rate{")
+    assert low_errors["provider"]["prometheus"]["query"].endswith("[60m])")
+    (success,) = by_name["release-2-5-0-target-payment-success-rate"]["spec"]["metrics"]
+    assert success["successCondition"] == "result[0] > 98"
+    assert success["provider"]["prometheus"]["query"].startswith("min_over_time(payment_success_rate{")
+    (disputes,) = by_name["release-2-5-0-target-payment-disputes"]["spec"]["metrics"]
+    assert disputes["successCondition"] == "result[0] <= 0"
+    assert "_over_time" not in disputes["provider"]["prometheus"]["query"]  # one observation
+
+
+def test_a_gate_and_a_target_on_one_metric_stay_apart_in_the_merged_analysis() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"][2]["metric_targets"].append(
+        {"metric": "conversion_rate", "comparator": ">", "threshold": 1.5, "unit": "percent"}
+    )
+    docs = documents(RolloutSpec.model_validate(args))
+    by_name = {d["metadata"]["name"]: d for d in docs}
+    step = next(s for s in docs[0]["spec"]["strategy"]["canary"]["steps"] if "gate-conversion" in str(s))
+    merged = [
+        m["name"]
+        for t in step["analysis"]["templates"]
+        for m in by_name[t["templateName"]]["spec"]["metrics"]
+    ]
+    assert "conversion-rate" in merged and "conversion-rate-target" in merged
+    assert len(merged) == len(set(merged))
+    for doc in docs:
+        assert errors(doc["kind"], doc) == [], doc["metadata"]["name"]
+
+
+def test_the_final_phase_s_targets_are_reported_unless_it_has_a_duration() -> None:
+    result = exported(seed_plan(), "argo_rollouts")
+    assert "export_final_targets_unsupported" in {w.code for w in result.warnings}
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"][-1]["duration_hours"] = 24
+    result = exported(RolloutSpec.model_validate(args), "argo_rollouts")
+    assert "export_final_targets_unsupported" not in {w.code for w in result.warnings}
+    steps = result.documents[0].content["spec"]["strategy"]["canary"]["steps"]
+    assert steps[-2:] == [
+        {"pause": {"duration": "24h"}},
+        _analysis("target-error-rate-2", "target-payment-failure-rate"),
     ]
 
 
@@ -109,7 +179,7 @@ def test_a_harm_metric_gate_with_alpha_spending_passes_the_look_s_confidence() -
         assert errors(doc["kind"], doc) == [], doc["metadata"]["name"]
     steps = docs[0]["spec"]["strategy"]["canary"]["steps"]
     confidences = [
-        s["analysis"]["args"][1]["value"] for s in steps if "analysis" in s and "error-rate" in str(s)
+        s["analysis"]["args"][1]["value"] for s in steps if "analysis" in s and "gate-error-rate" in str(s)
     ]
     assert confidences == ["0.975", "0.975"]  # 0.05 split over two looks
     (template,) = [d for d in docs if d["metadata"]["name"].endswith("gate-error-rate")]

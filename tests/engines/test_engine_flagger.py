@@ -201,6 +201,17 @@ def test_what_flagger_cannot_express_is_reported() -> None:
     assert codes["export_gate_unsupported"].field == "phases[2].gate"
     assert codes["export_halt_windows_merged"].field == "halt_threshold"
     assert codes["export_segments_unsupported"].field == "phases[0].targeting.segments"
+    # a missed target holds the phase; a Flagger check failure counts toward a rollback
+    targets = codes["export_targets_unsupported"]
+    assert targets.field == "phases[0].metric_targets"
+    assert "phases 1, 2, 3, 4, 5" in targets.message and "confirm-traffic-increase" in targets.message
+    metrics = result().documents[0].content["spec"]["analysis"]["metrics"]
+    assert {m["name"] for m in metrics} == {
+        "error-rate",
+        "latency-p99",
+        "payment-failure-rate",
+        "db-pool-utilization",
+    }
 
 
 def test_a_repeated_share_is_merged_with_a_warning_so_step_weights_rise() -> None:

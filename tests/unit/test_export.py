@@ -108,13 +108,16 @@ def test_the_skill_as_written_reports_its_random_phase_and_untargeted_phase() ->
     assert "export_segment_placeholder" in found
 
 
-def test_random_stickiness_is_reported_for_every_engine() -> None:
+def test_random_stickiness_is_reported_once_per_engine_as_that_engine_exports_it() -> None:
     args = copy.deepcopy(rollout_example.ARGS)
     for phase in args["phases"]:
         phase["targeting"]["stickiness"] = "random"
     assert "export_random_stickiness" in codes(export(spec(args), "unleash"))
-    assert "export_random_stickiness_unsupported" in codes(export(spec(args), "launchdarkly"))
-    assert "export_random_stickiness_unsupported" in codes(export(spec(args), "flagd"))
+    assert "export_random_stickiness_unsupported" not in codes(export(spec(args), "unleash"))
+    for target in ("launchdarkly", "flagd"):  # these hash the key instead, so cohorts do nest there
+        found = codes(export(spec(args), target))
+        assert "export_random_stickiness_unsupported" in found
+        assert "export_random_stickiness" not in found
 
 
 def test_a_share_below_one_percent_is_rounded_only_where_the_engine_needs_whole_percent() -> None:
@@ -158,3 +161,17 @@ def test_the_use_case_reads_the_stored_rollout_and_refuses_what_it_cannot_export
         assert planner.export_rollout("v2.5.0", target).documents
     with pytest.raises(InvalidInput, match="target"):
         planner.export_rollout("2.5.0", "split_io")
+
+
+@pytest.mark.parametrize("target", ["unleash", "launchdarkly", "flagd"])
+def test_a_flag_export_says_where_the_plan_s_metrics_are_judged(target: str) -> None:
+    with_metrics = export(spec(rollout_example.ARGS), target)
+    assert any("get_release_status and evaluate_gate" in n for n in with_metrics.notes)
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["halt_threshold"] = []
+    for phase in args["phases"]:
+        phase["metric_targets"] = []
+        phase.pop("gate", None)
+        phase.pop("min_sample", None)
+    without = export(spec(args), target)
+    assert not any("evaluate_gate" in n for n in without.notes)

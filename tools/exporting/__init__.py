@@ -45,7 +45,13 @@ def _flags(
     module: Callable[[CohortPlan, Warnings], Built],
 ) -> Callable[[RolloutFields, str, Warnings], Built]:
     def build(spec: RolloutFields, version: str, warn: Warnings) -> Built:
-        return module(cohort_plan(spec, version, warn), warn)
+        documents, notes = module(cohort_plan(spec, version, warn), warn)
+        if spec.halt_threshold or any(p.metric_targets or p.gate for p in spec.phases):
+            notes.append(
+                "A flag carries no metrics: judge each phase's metric targets, gate and the halt threshold "
+                "with get_release_status and evaluate_gate before you apply the next phase's document."
+            )
+        return documents, notes
 
     return build
 

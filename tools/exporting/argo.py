@@ -1,12 +1,16 @@
-"""Argo Rollouts: a ``Rollout`` with canary steps and one ``AnalysisTemplate`` per gate metric.
+"""Argo Rollouts: a ``Rollout`` with canary steps and an ``AnalysisTemplate`` per gate metric and
+per distinct metric target.
 
 Each phase becomes ``setWeight`` (its share), ``pause`` for its duration (``pause: {}``, waiting for
 ``kubectl argo rollouts promote``, for an open-ended phase), an inline ``analysis`` step when it has a
-gate (one measurement at the end of the phase, its ``successCondition`` from the gate, the look's
-confidence passed as an argument), and ``pause: {}`` when a person owns the go/no-go. The last phase
-at 100% is the promotion itself. The halt threshold is background analysis over the whole rollout: one
-metric per condition, checked every minute, its ``failureCondition`` the threshold and its
-``failureLimit`` the sustained window less one minute.
+gate or metric targets (one measurement at the end of the phase: the gate's ``successCondition`` with
+the look's confidence passed as an argument, and each target's condition on the worst value over its
+sustained window), and ``pause: {}`` when a person owns the go/no-go. A missed target is inconclusive
+(``failureCondition: "false"``), which pauses the Rollout: a hold for the go/no-go, not an abort; the
+halt threshold's background analysis is what aborts. The last phase at 100% is the promotion itself.
+The halt threshold is background analysis over the whole rollout: one metric per condition, checked
+every minute, its ``failureCondition`` the threshold and its ``failureLimit`` the sustained window
+less one minute.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from .k8s import (
     halt_query,
     metric_name,
     names,
+    target_key,
+    target_query,
     warn_segments_and_stickiness,
 )
 from .model import ExportDocument, Warnings
@@ -71,6 +77,39 @@ def _gate_templates(
     return names_by_key, docs
 
 
+def _target_templates(
+    spec: RolloutFields, rollout: str, version: str
+) -> tuple[dict[int, list[str]], list[dict]]:
+    """One template per distinct metric target, and the templates each phase checks at its end."""
+    by_key: dict[tuple[str, str, float, int | None], str] = {}
+    by_phase: dict[int, list[str]] = {}
+    docs = []
+    for i, p in enumerate(spec.phases):
+        for c in p.metric_targets:
+            key = target_key(c)
+            if key not in by_key:
+                base = f"{rollout}-target-{metric_name(c.metric)}"
+                taken = sum(1 for k in by_key if k[0] == c.metric)
+                by_key[key] = base if taken == 0 else f"{base}-{taken + 1}"
+                metric = {
+                    "name": f"{metric_name(c.metric)}-target",  # apart from a gate on the same metric
+                    "count": 1,
+                    "failureLimit": 0,
+                    "successCondition": f"result[0] {c.comparator} {c.threshold:g}",
+                    # never failed: a missed target is inconclusive, which pauses (hold, not abort)
+                    "failureCondition": "false",
+                    "provider": {
+                        "prometheus": {"address": PROMETHEUS, "query": target_query(c, flagger=False)}
+                    },
+                }
+                window = f"over the last {c.window_minutes} min" if c.window_minutes else "now"
+                contract = f"the worst value of {c.metric} {window} in the plan's unit (percent as 0-100)"
+                docs.append(_template(by_key[key], version, [metric], ["service-name"], contract))
+            if by_key[key] not in by_phase.setdefault(i, []):
+                by_phase[i].append(by_key[key])
+    return by_phase, docs
+
+
 def _halt_template(spec: RolloutFields, name: str, version: str) -> dict | None:
     if not spec.halt_threshold:
         return None
@@ -96,11 +135,20 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
     warn_segments_and_stickiness(spec, "Argo Rollouts", warn, affinity=False)
     checks = {c.index: c for c in gate_checks(spec)}
     template_names, gate_docs = _gate_templates(list(checks.values()), rollout, version)
+    targets, target_docs = _target_templates(spec, rollout, version)
     steps: list[dict[str, Any]] = []
     last = len(spec.phases) - 1
     for i, p in enumerate(spec.phases):
         check = checks.get(i)
         if i == last and p.percent >= 100 and p.duration is None and check is None:
+            if p.metric_targets:
+                warn.add(
+                    "export_final_targets_unsupported",
+                    f"phases[{i}].metric_targets",
+                    f"Argo Rollouts stops analysing once it promotes to 100%, so the targets of phase "
+                    f"{i + 1} '{p.name}' are not exported; watch them with get_release_status, or give "
+                    "the phase a duration_hours so the Rollout checks them before it promotes",
+                )
             break  # the end of the steps is the promotion to 100%
         weight = whole_percent(
             p.percent, engine="Argo Rollouts", where=f"phases[{i}].percent", name=p.name, warn=warn
@@ -108,12 +156,13 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
         steps.append({"setWeight": weight})
         minutes = round(p.duration.total_seconds() / 60) if p.duration is not None else None
         steps.append({"pause": {"duration": duration(minutes)}} if minutes else {"pause": {}})
-        if check is not None:
-            args = [
-                {"name": "service-name", "value": rollout},
-                {"name": "confidence", "value": f"{check.confidence:.4g}"},
-            ]
-            templates = [{"templateName": template_names[check.template_key()]}]
+        checked = [template_names[check.template_key()]] if check is not None else []
+        checked += targets.get(i, [])
+        if checked:
+            args = [{"name": "service-name", "value": rollout}]
+            if check is not None:
+                args.append({"name": "confidence", "value": f"{check.confidence:.4g}"})
+            templates = [{"templateName": name} for name in checked]
             steps.append({"analysis": {"templates": templates, "args": args}})
         if p.decision_owner and i < last and minutes:
             steps.append({"pause": {}})
@@ -142,7 +191,7 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
         },
     }
     docs = [ExportDocument(name=f"{rollout}.rollout.json", kind="Rollout", content=doc)]
-    for t in ([halt] if halt else []) + gate_docs:
+    for t in ([halt] if halt else []) + gate_docs + target_docs:
         docs.append(
             ExportDocument(
                 name=f"{t['metadata']['name']}.analysistemplate.json", kind="AnalysisTemplate", content=t

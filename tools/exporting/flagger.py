@@ -88,6 +88,16 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
             f"the end of phase {check.index + 1} '{check.phase}' is not exported: judge it with "
             "evaluate_gate and open the confirm-traffic-increase webhook on a go",
         )
+    targeted = [i for i, p in enumerate(spec.phases) if p.metric_targets]
+    if targeted:
+        warn.add(
+            "export_targets_unsupported",
+            f"phases[{targeted[0]}].metric_targets",
+            "a failed Flagger metric check counts toward rolling back, but a missed metric target means "
+            "hold, not roll back, and Flagger has one range per metric for every step: the metric targets "
+            f"of phases {', '.join(str(i + 1) for i in targeted)} are not exported as checks. Judge them "
+            "with get_release_status and open the confirm-traffic-increase webhook when they are met",
+        )
     templates: list[dict[str, Any]] = []
     metrics: list[dict[str, Any]] = []
     for i, c in enumerate(spec.halt_threshold):

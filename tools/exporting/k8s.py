@@ -97,6 +97,22 @@ def gate_query(check: GateCheck) -> str:
     return f'{series}{{service="{{{{args.service-name}}}}", confidence="{{{{args.confidence}}}}"}}'
 
 
+def target_query(condition: MetricCondition, *, flagger: bool) -> str:
+    """A phase's metric target as one measurement: the worst value over its sustained window (the
+    highest for an upper bound, the lowest for a lower bound), so one check covers the whole window.
+    Flagger substitutes the metric's ``interval`` for ``{{ interval }}``."""
+    instant = halt_query(condition.metric, flagger=flagger)
+    if not condition.window_minutes:
+        return instant
+    worst = "max_over_time" if condition.comparator in ("<", "<=") else "min_over_time"
+    window = "{{ interval }}" if flagger else f"{condition.window_minutes}m"
+    return f"{worst}({instant}[{window}])"
+
+
+def target_key(condition: MetricCondition) -> tuple[str, str, float, int | None]:
+    return (condition.metric, condition.comparator, condition.threshold, condition.window_minutes)
+
+
 def failure_limit(condition: MetricCondition) -> int:
     """Failed one-minute measurements allowed before the halt: the sustained window less one."""
     return (condition.window_minutes or 1) - 1

@@ -240,13 +240,6 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
             segments.setdefault(s.key, s)
         by_percentage = t is None or t.stickiness is not None
         phases.append(PhaseCohort(i, p.name, p.percent, by_percentage, parsed))
-    if bucketing.attribute == "random":
-        warn.add(
-            "export_random_stickiness",
-            "phases[].targeting.stickiness",
-            "stickiness 'random' draws anew on every evaluation, so no user keeps the feature and cohorts "
-            "cannot nest; hash on userId (or sessionId) instead",
-        )
     return CohortPlan(version, flags, bucketing, phases, list(segments.values()))
 
 

@@ -73,6 +73,13 @@ def _strategies(plan: CohortPlan, phase: PhaseCohort, ids: dict[str, int], rollo
 def export(plan: CohortPlan, warn: Warnings) -> tuple[list[ExportDocument], list[str]]:
     ids = {seg.key: i for i, seg in enumerate(plan.segments, start=1)}
     placeholder_warnings(plan, warn, "an Unleash segment")
+    if plan.bucketing.attribute == "random":
+        warn.add(
+            "export_random_stickiness",
+            "phases[].targeting.stickiness",
+            "Unleash's 'random' stickiness draws anew on every evaluation, so no user keeps the feature "
+            "and cohorts cannot nest; hash on userId (or sessionId) instead",
+        )
     docs = []
     for phase in plan.phases:
         rollout = whole_percent(
