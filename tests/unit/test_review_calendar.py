@@ -432,3 +432,23 @@ def test_a_freeze_blocks_the_rollout_write_but_only_warns_the_plan() -> None:
     planner.write(RolloutSpec.model_validate(rollout_example.ARGS))
     result = planner.create_release_plan(plan(calendar={"freeze_windows": [freeze]}), expected_revision=1)
     assert [w.code for w in result.warnings if w.code in CALENDAR_CODES] == ["phase_change_in_freeze"]
+
+
+def test_a_release_on_a_weekday_the_team_does_not_work_is_reported_with_the_next_working_day() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["business_hours"] = {"days": ["sunday", "monday", "tuesday", "wednesday", "thursday"]}
+    friday = ReleaseContext(
+        "2.5.0", plan=plan(target_date="2026-03-20"), rollout=RolloutSpec.model_validate(args)
+    )
+
+    [finding] = findings(friday, "release_day_off")
+
+    assert (finding.severity, finding.field) == ("warning", "target_date")
+    assert "Friday 2026-03-20" in finding.message
+    assert "Sunday 2026-03-22 (the next working day)" in finding.message
+    monday = ReleaseContext(
+        "2.5.0", plan=plan(target_date="2026-03-16"), rollout=RolloutSpec.model_validate(args)
+    )
+    assert findings(monday, "release_day_off") == []
+    standard = ReleaseContext("2.5.0", plan=plan(target_date="2026-03-20"), rollout=rollout())
+    assert findings(standard, "release_day_off") == []

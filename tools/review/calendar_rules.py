@@ -7,8 +7,8 @@ which happens on the release day at a time of day no artifact states yet, so a s
 on the days it can fall on). Working days and hours are the rollout's business hours when there is a
 rollout, else Monday to Friday, 09:00-17:00.
 
-What the kinds' own checks already report is not repeated: a release day on a weekend (the plan's
-``target_date_on_weekend``) and a phase change on a weekend or after hours (the rollout's
+What the kinds' own checks already report is not repeated: a release day on a Saturday or Sunday (the
+plan's ``target_date_on_weekend``; another day off in the rollout's week is ``release_day_off``) and a phase change on a weekend or after hours (the rollout's
 ``phase_change_on_weekend`` and ``phase_change_outside_business_hours``). A step on the release day
 itself (a T+0 migration phase, a runbook step that can only fall on that day) shares the release
 day's findings, which point at ``target_date``.
@@ -107,6 +107,30 @@ def _release_day_on_holiday(ctx: ReleaseContext) -> Iterator[Issue]:
             "target_date",
             frozenset({RELEASE_PLAN}),
         )
+
+
+@RULES.rule(
+    "release_day_off",
+    "warning",
+    reads={RELEASE_PLAN, ROLLOUT},
+    points_at=RELEASE_PLAN,
+    fix="move target_date to one of the rollout's business_hours days, or correct those days",
+)
+def _release_day_off(ctx: ReleaseContext) -> Iterator[Issue]:
+    """A weekday the team does not work (a Friday for a Sunday-Thursday team); a Saturday or Sunday is
+    the plan's own target_date_on_weekend."""
+    day = _release_day(ctx)
+    week = _week(ctx)
+    if day is None or day.weekday() >= 5 or day.weekday() in week.days:
+        return
+    days = ", ".join(DAY_NAMES[d].capitalize() for d in sorted(week.days))
+    yield Issue(
+        f"target_date {describe_day(day)} is not a working day of the rollout's business_hours ({days}), "
+        f"when few people are at hand to watch the release or roll it back; move the release to "
+        f"{_suggest(ctx, day, week)}",
+        "target_date",
+        frozenset({RELEASE_PLAN}),
+    )
 
 
 @RULES.rule(
