@@ -8,10 +8,11 @@ on the days it can fall on). Working days and hours are the rollout's business h
 rollout, else Monday to Friday, 09:00-17:00.
 
 What the kinds' own checks already report is not repeated: a release day on a Saturday or Sunday (the
-plan's ``target_date_on_weekend``; another day off in the rollout's week is ``release_day_off``) and a phase change on a weekend or after hours (the rollout's
-``phase_change_on_weekend`` and ``phase_change_outside_business_hours``). A step on the release day
-itself (a T+0 migration phase, a runbook step that can only fall on that day) shares the release
-day's findings, which point at ``target_date``.
+plan's ``target_date_on_weekend``; another day off in the rollout's week is ``release_day_off``) and a
+phase change on a weekend or after hours (the rollout's ``phase_change_on_weekend`` and
+``phase_change_outside_business_hours``). A step on the release day itself (a T+0 migration phase, a
+runbook step that can only fall on that day) shares the release day's findings, which point at
+``target_date``.
 """
 
 from __future__ import annotations
