@@ -119,11 +119,30 @@ def test_a_plan_without_a_calendar_gets_no_holiday_or_freeze_findings() -> None:
     ctx = ReleaseContext(
         "2.5.0",
         plan=plan("2026-05-25"),
-        rollout=rollout("2026-05-22T10:00", p0=72),
+        rollout=rollout("2026-05-25T10:00", p0=72),
         runbook=runbook("T+1d"),
     )
 
     assert findings(ctx) == []
+
+
+def test_a_runbook_step_is_dated_from_the_real_deploy_time_when_one_is_given() -> None:
+    # Release day Friday 2026-03-20. With T at an unknown hour, T+10h may fall on Friday or
+    # Saturday, so nothing can be said; deploying at 16:00 New York time puts it on Saturday.
+    unknown = ReleaseContext("2.5.0", plan=plan("2026-03-20"), runbook=runbook("T+10h"))
+    assert findings(unknown, "runbook_step_on_weekend") == []
+    args = copy.deepcopy(runbook_example.ARGS)
+    args["deploy"] = {"at": "2026-03-20T16:00", "timezone": "America/New_York"}
+    args["steps"].append({"name": "Late check", "at": "T+10h", "actions": ["Check the dashboards"]})
+    dated = ReleaseContext("2.5.0", plan=plan("2026-03-20"), runbook=RunbookSpec.model_validate(args))
+
+    [finding] = findings(dated, "runbook_step_on_weekend")
+
+    assert finding.field == f"steps[{len(args['steps']) - 1}].at"
+    assert "falls on Saturday 2026-03-21 (the release is on Friday 2026-03-20)" in finding.message
+    args["deploy"] = {"at": "2026-03-20T09:00", "timezone": "America/New_York"}
+    morning = ReleaseContext("2.5.0", plan=plan("2026-03-20"), runbook=RunbookSpec.model_validate(args))
+    assert findings(morning, "runbook_step_on_weekend") == []
 
 
 # ------------------------------------------------------------------ the release day

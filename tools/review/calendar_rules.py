@@ -2,10 +2,10 @@
 
 The calendar (country, subdivision, freeze windows) is the release plan's; the dated steps are the
 release day itself, the rollout's phase changes (real moments in the rollout's zone), the migration
-phases (days, T-offsets from the release day) and the runbook's steps (minutes from the deploy T,
-which happens on the release day at a time of day no artifact states yet, so a step is judged only
-on the days it can fall on). Working days and hours are the rollout's business hours when there is a
-rollout, else Monday to Friday, 09:00-17:00.
+phases (days, T-offsets from the release day) and the runbook's steps (minutes from the deploy T: a
+real time when the runbook's ``deploy`` or the rollout's start gives one, else the release day at an
+unstated time of day, so a step is judged on the days it can fall on). Working days and hours are
+the rollout's business hours when there is a rollout, else Monday to Friday, 09:00-17:00.
 
 What the kinds' own checks already report is not repeated: a release day on a Saturday or Sunday (the
 plan's ``target_date_on_weekend``; another day off in the rollout's week is ``release_day_off``) and a
@@ -18,7 +18,7 @@ runbook step that can only fall on that day) shares the release day's findings, 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ..base import ReleaseContext
@@ -310,15 +310,22 @@ def _migration_notice_in_freeze(ctx: ReleaseContext) -> Iterator[Issue]:
 def _runbook_days(ctx: ReleaseContext) -> Iterator[tuple[int, Any, list[date]]]:
     """(index, step, days it can fall on) for each step that cannot fall on the release day.
 
-    T is on the release day at an unstated time, so a step ``m`` minutes from T falls on one day when
-    ``m`` is a whole number of days, else on one of two neighbouring days."""
+    When T is a real time (the runbook's ``deploy``, or the rollout's start) a step ``m`` minutes from
+    T falls on one day in the team's zone. Otherwise T is on the release day at an unstated time, and
+    the step falls on one day when ``m`` is a whole number of days, else on one of two neighbours."""
     release = _release_day(ctx)
     steps = getattr(ctx.runbook, "steps", None) or []
     if release is None:
         return
+    t_zero = ctx.runbook.t_zero(ctx) if ctx.runbook is not None and hasattr(ctx.runbook, "t_zero") else None
+    zone = _week(ctx).zone
     for i, step in enumerate(steps):
-        whole, rest = divmod(step.minutes, _DAY_MINUTES)
-        days = [release + timedelta(days=whole + k) for k in range(2 if rest else 1)]
+        if t_zero is not None and t_zero.when is not None:
+            moment = t_zero.when.astimezone(UTC) + timedelta(minutes=step.minutes)
+            days = [moment.astimezone(zone or t_zero.when.tzinfo).date()]
+        else:
+            whole, rest = divmod(step.minutes, _DAY_MINUTES)
+            days = [release + timedelta(days=whole + k) for k in range(2 if rest else 1)]
         if release not in days:
             yield i, step, days
 
