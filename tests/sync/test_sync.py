@@ -205,3 +205,25 @@ def test_the_sync_command_reports_and_exits_1_while_conflicts_remain(
     captured = capsys.readouterr()
     assert "CONFLICT" in captured.out and "--prefer" in captured.err
     assert main(["sync", "--workspace", str(bob.path), "--prefer", "ours"]) == 0
+
+
+def test_a_release_retired_in_one_clone_is_retired_in_the_other(
+    team: Team, alice: Member, bob: Member
+) -> None:
+    plan = alice.plan_entity()
+    alice.planner.retire_release_artifact(VERSION, agent=alice.agent)  # the whole release
+    assert sync(alice.path).conflicts == []
+    plan_ref = f"refs/engram/{plan.entity_type}/{plan.entity_id}"
+    assert plan_ref not in refs(team.remote)
+
+    report = sync(bob.path)
+
+    assert (
+        report.conflicts == []
+        and f"{plan.entity_type}/{plan.entity_id}@{plan.revision} (deleted)" in report.taken
+    )
+    assert plan_ref not in refs(bob.path)
+    assert f"refs/engram/{plan.entity_type}/v{plan.revision}/{plan.entity_id}" in refs(
+        bob.path
+    )  # sidecars stay
+    assert sync(bob.path).pushed == [] and sync(alice.path).taken == []
