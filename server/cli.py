@@ -1,4 +1,4 @@
-"""Command line: ``engram-release-planner [serve|demo|show VERSION|list] [options]``.
+"""Command line: ``engram-release-planner [serve|demo|show VERSION|list|sync] [options]``.
 
 ``serve`` (the default) speaks MCP on stdio, or Streamable HTTP with ``--http``. In stdio mode
 nothing but the protocol may reach stdout, so every log line goes to stderr.
@@ -19,7 +19,7 @@ from .settings import ENV_PREFIX, Settings, SettingsError, env_var, settings_tab
 
 log = logging.getLogger("release_planner.server")
 
-COMMANDS = ("serve", "demo", "show", "list")
+COMMANDS = ("serve", "demo", "show", "list", "sync")
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -90,6 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("version", help="release version, e.g. 2.5.0")
     lst = sub.add_parser("list", parents=[common], help="list the planned releases")
     lst.add_argument("--status", choices=["todo", "inprogress", "done", "blocked", "cancelled"])
+    syn = sub.add_parser(
+        "sync",
+        parents=[common],
+        help="share the plans with a team through a git remote: fetch, merge by Engram version, push",
+    )
+    syn.add_argument(
+        "--remote", default="origin", metavar="NAME", help="git remote to sync with (default: origin)"
+    )
+    syn.add_argument(
+        "--prefer",
+        choices=["ours", "theirs"],
+        help="resolve conflicts by keeping this side's content as a new revision (default: report them)",
+    )
     return parser
 
 
@@ -123,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(settings, temporary_workspace=not chosen)
         if command == "show":
             return _show(settings, ns.version)
+        if command == "sync":
+            return _sync(settings, ns.remote, ns.prefer)
         return _list(settings, ns.status)
     except SettingsError as exc:
         print(f"engram-release-planner: {exc}", file=sys.stderr)
@@ -202,6 +217,22 @@ def _list(settings: Settings, status: str | None) -> int:
             f"{r.release:<14} {r.status:<11} {r.target_date or '-':<11} {r.task_id[:8]:<9} "
             f"{r.name[:32]:<32} {', '.join(r.artifacts)}"
         )
+    return 0
+
+
+def _sync(settings: Settings, remote: str, prefer: Any) -> int:
+    from .app import workspace_of
+    from .engram.sync import sync
+
+    report = sync(workspace_of(settings), remote, prefer=prefer)
+    print("\n".join(report.lines()))
+    if report.conflicts:
+        print(
+            "engram-release-planner: conflicts were left as they are on both sides; run sync again with "
+            "--prefer ours (keep this clone's content) or --prefer theirs (take the remote's)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

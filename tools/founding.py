@@ -27,6 +27,11 @@ from .results import WriteResult
 from .review import check_artifact
 from .writing import ArtifactWriter
 
+# The agent the release task is stored under: engram's `task list` shows only agent `default` unless
+# told otherwise, so a task under the MCP client's name would be invisible there. The client that
+# planned the release is kept in the task's metadata (``release_planner.client``) instead.
+RELEASE_TASK_AGENT = "default"
+
 
 class ReleaseFounder:
     """``create_release_plan``: the plan, the hub task and the link between them, in one commit."""
@@ -87,8 +92,8 @@ class ReleaseFounder:
             changes.append(
                 Change(
                     id=hub_id,
-                    record=self._task_record(spec, task),
-                    agent=agent,
+                    record=self._task_record(spec, task, agent),
+                    agent=RELEASE_TASK_AGENT,
                     expected_revision=task.revision if task is not None else None,
                 )
             )
@@ -121,9 +126,10 @@ class ReleaseFounder:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _task_record(spec: Any, task: StoredEntity | None) -> TaskRecord:
+    def _task_record(spec: Any, task: StoredEntity | None, agent: str) -> TaskRecord:
         old = task.record if task is not None and isinstance(task.record, TaskRecord) else None
         hand_made = old is not None and task is not None and meta(task) is None
+        client = (meta(task) or {}).get("client") if task is not None else None
         return TaskRecord(
             title=spec.task_title(),
             # A hand-made task keeps what people wrote on it; ours is rewritten from the plan.
@@ -141,7 +147,11 @@ class ReleaseFounder:
                 RELEASE_KIND,
                 spec.version,
                 None,
-                {"name": spec.name, "target_date": spec.target_date.isoformat()},
+                {
+                    "name": spec.name,
+                    "target_date": spec.target_date.isoformat(),
+                    "client": client if isinstance(client, str) else agent,
+                },
             ),
         )
 

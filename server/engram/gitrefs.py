@@ -41,6 +41,7 @@ from ...tools.ports import (
     is_entity_id,
 )
 from . import format as fmt
+from . import identity
 from .index import EntityIndex, summarize
 from .refs import (
     IN_DELETE_SELF,
@@ -167,6 +168,7 @@ class GitRefsStore:
         self._dir_sigs: dict[str, tuple[tuple[int, int, int, int] | None, int]] = {}
         self._file_sigs: dict[str, tuple[int, int, int, int] | None] = {}
         self._closed = False
+        self._identity_gap: str | None = None  # why no project id could be derived (see _ensure_workspace)
         self._ino: Inotify | None = None
         if refresh in ("auto", "inotify"):
             try:
@@ -260,6 +262,14 @@ class GitRefsStore:
             if self._project_id is None:
                 self._project_id = self._ensure_workspace()
                 if self._project_id is None:
+                    if self._identity_gap is not None:
+                        raise StorageError(
+                            f"the workspace {self._workspace} has no Engram project id yet: "
+                            + self._identity_gap,
+                            field="workspace",
+                            next_step="run `engram-release-planner sync` to take the project id from the "
+                            "remote, then retry",
+                        )
                     raise StorageError(
                         f"the workspace {self._workspace} is not writable",
                         field="workspace",
@@ -382,13 +392,20 @@ class GitRefsStore:
     # --- workspace --------------------------------------------------------------------------------
 
     def _ensure_workspace(self) -> str | None:
-        """Engram's ``refs/engram/config/workspace`` (create-only: whoever writes first wins)."""
+        """Engram's ``refs/engram/config/workspace`` (create-only: whoever writes first wins).
+
+        Without one, a workspace ref fetched from a remote (``sync``'s staging refs) is adopted, so
+        every clone namespaces its ids alike; a clone that cannot derive the team's id by itself (see
+        ``identity.underivable``) gets none until ``sync`` brings it, and stays read-only meanwhile."""
+        self._identity_gap = None
         value = self._refs.read(fmt.WORKSPACE_REF)
         if value is None:
             try:
                 value = self._create_workspace_ref()
             except (OSError, pygit2.GitError) as exc:
                 log.warning("engram store: workspace %s is read-only (%s)", self._workspace, exc)
+                return None
+            if value is None:
                 return None
         raw = self._read_blob(value) if value and _OID_RE.match(value) else None
         try:
@@ -403,8 +420,16 @@ class GitRefsStore:
         return project_id
 
     def _create_workspace_ref(self) -> str | None:
-        project_id = fmt.project_id_for(self._root_commit())
-        oid = str(self._repo.create_blob(fmt.workspace_blob(project_id)))
+        staged = identity.staged_workspaces(self._common, self._refs.packed(), self._read_blob)
+        if len({pid for _oid, pid in staged.values()}) == 1:
+            oid = next(iter(staged.values()))[0]  # the team's identity, exactly as it is stored there
+        else:
+            self._identity_gap = identity.underivable(self._repo, self._common)
+            if self._identity_gap is not None:
+                log.warning("engram store: no project id yet in %s: %s", self._workspace, self._identity_gap)
+                return None
+            project_id = fmt.project_id_for(self._root_commit())
+            oid = str(self._repo.create_blob(fmt.workspace_blob(project_id)))
         self._create_ref(fmt.WORKSPACE_REF, oid)
         return self._refs.read(fmt.WORKSPACE_REF)
 
@@ -423,24 +448,16 @@ class GitRefsStore:
                 time.sleep(0.005)
 
     def _root_commit(self) -> str:
-        repo = self._repo
-        if repo.head_is_unborn:
-            # engram's only commit (§1.2): an empty tree on a new refs/heads/main.
-            sig = pygit2.Signature("engram", "engram@localhost")
-            tree = repo.TreeBuilder().write()
-            commit = repo.create_commit(None, sig, sig, "engram: init workspace\n", tree, [])
-            if self._create_ref("refs/heads/main", str(commit)):
-                repo.set_head("refs/heads/main")
-            head = self._refs.read("refs/heads/main")
-            if head is None or not _OID_RE.match(head):
-                raise StorageError("refs/heads/main could not be created for engram's init commit")
-            start = pygit2.Oid(hex=head)
-        else:
-            start = pygit2.Oid(hex=str(repo.head.target))
-        last = start
-        for commit_obj in repo.walk(start, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME):
-            last = commit_obj.id
-        return str(last)
+        try:
+            head = identity.head_or_init(self._repo, self._create_ref, self._refs.read)
+            return identity.engram_root_commit(self._repo, head, identity.shallow_commits(self._common))
+        except LookupError as exc:
+            raise StorageError(
+                f"cannot find this repository's root commit: {exc}",
+                field="workspace",
+                next_step="repair the clone (git fetch --refetch), or run `engram-release-planner sync` to "
+                "take the project id from the remote",
+            ) from None
 
     # --- reading refs into the index ------------------------------------------------------------
 
