@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import pygit2
 
-from ...tools.errors import Conflict, StorageError
+from ...tools.errors import Conflict, StorageError, filesystem_error
 from ...tools.ports import (
     ENTITY_TYPES,
     Change,
@@ -42,16 +42,12 @@ from ...tools.ports import (
 )
 from . import format as fmt
 from .index import EntityIndex, summarize
+from .inotify import IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_Q_OVERFLOW, Inotify
 from .refs import (
-    IN_DELETE_SELF,
-    IN_IGNORED,
-    IN_ISDIR,
-    IN_MOVE_SELF,
-    IN_Q_OVERFLOW,
     JOURNAL_DIR,
-    Inotify,
     RefBusy,
     RefFiles,
+    RefPending,
     RefStale,
     RefUpdate,
     StepHook,
@@ -293,8 +289,10 @@ class GitRefsStore:
                         field="expected_revision",
                         next_step="re-read it with get_release_plan and pass its current expected_revision",
                     ) from None
+                except RefPending as pending:
+                    raise filesystem_error(pending.cause, doing="storing the change", stored=True) from None
                 except OSError as exc:
-                    raise StorageError(f"cannot write to the workspace repository: {exc}") from None
+                    raise filesystem_error(exc, doing="storing the change") from None
                 return [self._apply_own(p) for p in planned]
 
     def close(self) -> None:
