@@ -151,6 +151,7 @@ class GitRefsStore:
         self._refs = RefFiles(self._common)
         self._engram_dir = os.path.join(self._common, "refs", "engram")
         self._step_hook: StepHook | None = None  # tests: simulate a crash at a transaction step
+        self._unwritable: Exception | None = None  # why the workspace ref could not be created
         self._index = EntityIndex(loader=self._load_entity)
         self._summaries = SummaryCache(self._common)
         self._loose: dict[str, dict[str, str]] = {t: {} for t in ENTITY_TYPES}
@@ -256,11 +257,8 @@ class GitRefsStore:
             if self._project_id is None:
                 self._project_id = self._ensure_workspace()
                 if self._project_id is None:
-                    raise StorageError(
-                        f"the workspace {self._workspace} is not writable",
-                        field="workspace",
-                        next_step="fix the directory's permissions or choose another workspace",
-                    )
+                    cause = self._unwritable or OSError(f"the workspace {self._workspace} is not writable")
+                    raise filesystem_error(cause, doing=f"writing to the workspace {self._workspace}")
             deadline = time.monotonic() + _BUSY_BUDGET_S
             delay = 0.001
             while True:
@@ -344,8 +342,9 @@ class GitRefsStore:
             try:
                 blob_oid = str(self._repo.create_blob(blob))
                 side_oid = str(self._repo.create_blob(side))
-            except pygit2.GitError as exc:
-                raise StorageError(f"cannot write objects to the workspace repository: {exc}") from None
+            except (OSError, pygit2.GitError) as exc:
+                # pygit2 raises the file system's refusals (full, read-only, no permission) as either.
+                raise filesystem_error(exc, doing="writing objects to the workspace repository") from None
             planned.append(_Planned(change, revision + 1, parsed, blob_oid))
             updates.append(RefUpdate(name, old, blob_oid))
             updates.append(RefUpdate(fmt.sidecar_ref(t, eid, revision + 1), None, side_oid))
@@ -387,7 +386,9 @@ class GitRefsStore:
                 value = self._create_workspace_ref()
             except (OSError, pygit2.GitError) as exc:
                 log.warning("engram store: workspace %s is read-only (%s)", self._workspace, exc)
+                self._unwritable = exc  # writes name this cause; reads are served
                 return None
+        self._unwritable = None
         raw = self._read_blob(value) if value and _OID_RE.match(value) else None
         try:
             project_id = json.loads(raw)["project_id"] if raw is not None else None

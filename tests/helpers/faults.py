@@ -98,3 +98,44 @@ def lock_files(git_dir: os.PathLike[str] | str) -> list[str]:
         found += [os.path.join(top, f) for f in files if f.endswith(".lock")]
     return sorted(found)
 
+
+@contextlib.contextmanager
+def read_only(monkeypatch: pytest.MonkeyPatch, root: os.PathLike[str] | str, number: int) -> Iterator[None]:
+    """Every change under ``root`` fails with ``number`` (EROFS: a read-only mount, EACCES: no write
+    permission), through ``os`` and through pygit2, as it does for a process without root."""
+    import pygit2
+
+    top = os.fspath(root)
+    real_open = os.open
+
+    def under(path: object) -> bool:
+        text = os.fsdecode(path) if isinstance(path, str | bytes | os.PathLike) else ""
+        return os.path.abspath(text).startswith(top + os.sep) or os.path.abspath(text) == top
+
+    def refuse(path: object = "") -> OSError:
+        return OSError(number, os.strerror(number), os.fsdecode(path) if path else None)
+
+    def fake_open(path: object, flags: int, mode: int = 0o777, *args: object, **kw: object) -> int:
+        if under(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise refuse(path)
+        return real_open(path, flags, mode, *args, **kw)  # type: ignore[arg-type]
+
+    def one_path(real: Callable[..., object]) -> Callable[..., object]:
+        def fake(path: object, *args: object, **kw: object) -> object:
+            if under(path):
+                raise refuse(path)
+            return real(path, *args, **kw)
+
+        return fake
+
+    def libgit2(*_args: object, **_kw: object) -> object:
+        # libgit2's own text, as pygit2 raises it: an OSError without errno.
+        raise OSError(f"failed to write to the repository: {os.strerror(number)}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "open", fake_open)
+        for name in ("mkdir", "rename", "replace", "unlink", "rmdir"):
+            patch.setattr(os, name, one_path(getattr(os, name)))
+        for name in ("create_blob", "create_commit"):
+            patch.setattr(pygit2.Repository, name, libgit2)
+        yield
