@@ -1,4 +1,4 @@
-"""Command line: ``engram-release-planner [serve|demo|show VERSION|list] [options]``.
+"""Command line: ``engram-release-planner [serve|demo|show VERSION|list|repair] [options]``.
 
 ``serve`` (the default) speaks MCP on stdio, or Streamable HTTP with ``--http``. In stdio mode
 nothing but the protocol may reach stdout, so every log line goes to stderr.
@@ -19,7 +19,7 @@ from .settings import ENV_PREFIX, Settings, SettingsError, env_var, settings_tab
 
 log = logging.getLogger("release_planner.server")
 
-COMMANDS = ("serve", "demo", "show", "list")
+COMMANDS = ("serve", "demo", "show", "list", "repair")
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("version", help="release version, e.g. 2.5.0")
     lst = sub.add_parser("list", parents=[common], help="list the planned releases")
     lst.add_argument("--status", choices=["todo", "inprogress", "done", "blocked", "cancelled"])
+    sub.add_parser(
+        "repair",
+        parents=[common],
+        help="put right refs whose objects a `git gc --prune=now` took (git store only)",
+    )
     return parser
 
 
@@ -123,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(settings, temporary_workspace=not chosen)
         if command == "show":
             return _show(settings, ns.version)
+        if command == "repair":
+            return _repair(settings)
         return _list(settings, ns.status)
     except SettingsError as exc:
         print(f"engram-release-planner: {exc}", file=sys.stderr)
@@ -203,6 +210,22 @@ def _list(settings: Settings, status: str | None) -> int:
             f"{r.name[:32]:<32} {', '.join(r.artifacts)}"
         )
     return 0
+
+
+def _repair(settings: Settings) -> int:
+    """Exit 0 when every broken ref was put right (or none was found), 1 when some are left."""
+    from .app import workspace_of
+    from .engram.gitrefs import GitRefsStore
+
+    with GitRefsStore(workspace_of(settings), create=False) as store:
+        done, left = store.repair()
+    for line in done:
+        print(f"repaired {line}")
+    for line in left:
+        print(f"not repaired: {line}")
+    if not done and not left:
+        print("every ref under refs/engram/ points at an object in the repository")
+    return 1 if left else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

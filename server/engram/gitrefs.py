@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ from ...tools.ports import (
 from . import format as fmt
 from .index import EntityIndex, summarize
 from .inotify import IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_Q_OVERFLOW, Inotify
+from .objects import Landed, create_blob, keep_on_disk, missing_refs, plan_repairs
 from .refs import (
     JOURNAL_DIR,
     RefBusy,
@@ -81,6 +83,7 @@ class _Planned:
     parsed: fmt.Parsed | None  # None for a deletion
     blob_oid: str
     deleted: StoredEntity | None = None
+    objects: dict[str, bytes] = field(default_factory=dict)  # what the refs point at: id -> blob
 
 
 def _open_repository(path: Path, create: bool) -> pygit2.Repository:
@@ -150,6 +153,8 @@ class GitRefsStore:
         self._common = _common_dir(self._repo.path)
         self._refs = RefFiles(self._common)
         self._engram_dir = os.path.join(self._common, "refs", "engram")
+        self._objects_dir = os.path.join(self._common, "objects")
+        self._landed = Landed()
         self._step_hook: StepHook | None = None  # tests: simulate a crash at a transaction step
         self._unwritable: Exception | None = None  # why the workspace ref could not be created
         self._index = EntityIndex(loader=self._load_entity)
@@ -253,21 +258,19 @@ class GitRefsStore:
         if not changes:
             return []
         with self._lock:
-            self._check_open()
-            if self._project_id is None:
-                self._project_id = self._ensure_workspace()
-                if self._project_id is None:
-                    cause = self._unwritable or OSError(f"the workspace {self._workspace} is not writable")
-                    raise filesystem_error(cause, doing=f"writing to the workspace {self._workspace}")
+            project_id = self._writable()
             deadline = time.monotonic() + _BUSY_BUDGET_S
             delay = 0.001
             while True:
                 self._refresh()
-                planned, updates = self._plan(changes, self._project_id)
+                planned, updates = self._plan(changes, project_id)
+                objects = {oid: data for p in planned for oid, data in p.objects.items()}
                 try:
                     if self._step_hook:
                         self._step_hook("blobs-written")
-                    self._refs.transaction(updates, self._step_hook)
+                    # Unreachable until the refs land: a prune may have taken them (objects.py).
+                    keep = functools.partial(keep_on_disk, self._objects_dir, objects)
+                    self._refs.transaction(updates, self._step_hook, check=keep)
                 except RefBusy as busy:
                     if time.monotonic() > deadline:
                         raise StorageError(
@@ -291,10 +294,47 @@ class GitRefsStore:
                     raise filesystem_error(pending.cause, doing="storing the change", stored=True) from None
                 except OSError as exc:
                     raise filesystem_error(exc, doing="storing the change") from None
+                self._keep_landed(objects)
                 return [self._apply_own(p) for p in planned]
+
+    def repair(self) -> tuple[list[str], list[str]]:
+        """Put right the refs whose objects a prune took (``objects.py``): a sidecar is written again,
+        an entity ref whose content is gone is removed. Returns (what was done, what is left, each with
+        the git command that removes it)."""
+        with self._lock:
+            project_id = self._writable()
+            self._refresh()
+            now = self._clock()
+
+            def sidecar(t: str, eid: str, n: int) -> bytes:
+                entity = self._index.get(t, eid)  # type: ignore[arg-type]
+                agent = entity.agent if entity is not None else "default"
+                return fmt.sidecar_blob(t, eid, agent, n, project_id, now)
+
+            written: dict[str, bytes] = {}
+
+            def write_blob(data: bytes) -> str:
+                written[oid := create_blob(self._repo, data)] = data
+                return oid
+
+            missing = missing_refs(self._refs, self._objects_dir)
+            repairs = plan_repairs(
+                missing,
+                workspace=str(self._workspace),
+                split=_split_ref,
+                sidecar=sidecar,
+                write_blob=write_blob,
+            )
+            if repairs.updates:
+                keep = functools.partial(keep_on_disk, self._objects_dir, written)
+                self._refs.transaction(repairs.updates, check=keep)
+            self._refresh()
+            return repairs.done, repairs.left
 
     def close(self) -> None:
         with self._lock:
+            if not self._closed:
+                self._keep_landed()  # a prune still running may have taken the last writes' objects
             if self._ino is not None:
                 self._ino.close()
                 self._ino = None
@@ -312,6 +352,31 @@ class GitRefsStore:
         self.close()
 
     # --- writing --------------------------------------------------------------------------------
+
+    def _keep_landed(self, objects: dict[str, bytes] | None = None) -> None:
+        """Once more with the refs in place, and on every later call for a while (``objects.Landed``):
+        a prune that listed the refs before they landed may still be deleting."""
+        if objects:
+            self._landed.add(objects)
+        try:
+            self._landed.check(self._objects_dir)
+        except OSError as exc:
+            raise StorageError(
+                f"the change was stored, but a prune removed an object it points at and writing it "
+                f"again failed ({exc})",
+                field="workspace",
+                next_step=f"run `engram-release-planner repair --workspace {self._workspace}`, then retry",
+            ) from None
+
+    def _writable(self) -> str:
+        """The project id writes record; refuses, naming why, when the workspace cannot be written."""
+        self._check_open()
+        if self._project_id is None:
+            self._project_id = self._ensure_workspace()
+            if self._project_id is None:
+                cause = self._unwritable or OSError(f"the workspace {self._workspace} is not writable")
+                raise filesystem_error(cause, doing=f"writing to the workspace {self._workspace}")
+        return self._project_id
 
     def _check_open(self) -> None:
         if self._closed:
@@ -340,12 +405,13 @@ class GitRefsStore:
             parsed = fmt.parse_envelope(t, eid, blob, revision + 1)
             side = fmt.sidecar_blob(t, eid, change.agent, revision + 1, project_id, now)
             try:
-                blob_oid = str(self._repo.create_blob(blob))
-                side_oid = str(self._repo.create_blob(side))
+                blob_oid = create_blob(self._repo, blob)
+                side_oid = create_blob(self._repo, side)
             except (OSError, pygit2.GitError) as exc:
                 # pygit2 raises the file system's refusals (full, read-only, no permission) as either.
                 raise filesystem_error(exc, doing="writing objects to the workspace repository") from None
-            planned.append(_Planned(change, revision + 1, parsed, blob_oid))
+            objects = {blob_oid: blob, side_oid: side}
+            planned.append(_Planned(change, revision + 1, parsed, blob_oid, objects=objects))
             updates.append(RefUpdate(name, old, blob_oid))
             updates.append(RefUpdate(fmt.sidecar_ref(t, eid, revision + 1), None, side_oid))
         return planned, updates
@@ -454,6 +520,7 @@ class GitRefsStore:
         self._check_open()
         try:
             self._refs.recover()
+            self._landed.check(self._objects_dir)
         except OSError as exc:
             log.warning("engram store: cannot recover interrupted writes: %s", exc)
         if not self._scanned:
@@ -743,6 +810,8 @@ class GitRefsStore:
             known = self._summaries.lookup(value, t, eid)
             if isinstance(known, str):
                 problem = known
+            elif known is not None and value not in self._repo:
+                problem = self._missing(name, value)  # the cache remembers a blob a prune took
             elif known is not None:
                 self._problems.pop(name, None)
                 self._index.put_summary(t, eid, known, value)
@@ -750,7 +819,7 @@ class GitRefsStore:
             else:
                 raw = self._read_blob(value)
                 if raw is None:
-                    problem = f"the ref points at {value}, which is missing or not a blob"
+                    problem = self._missing(name, value)
                 else:
                     result = fmt.read_entity(t, eid, raw, self._index.revision(t, eid))
                     self._summaries.dirty = True
@@ -763,6 +832,13 @@ class GitRefsStore:
         self._index.remove(t, eid)
         self._problems[name] = problem
         log.warning("engram store: skipping %s: %s", name, problem)
+
+    def _missing(self, name: str, oid: str) -> str:
+        fix = f"engram-release-planner repair --workspace {self._workspace}"
+        return (
+            f"the ref points at {oid}, which is missing (a prune took it?) or not a blob; `{fix}` "
+            f"removes the ref (its content is gone), or `git -C {self._workspace} update-ref -d {name} {oid}`"
+        )
 
     def _load_entity(self, t: str, eid: str, ref: object, revision: int) -> StoredEntity | None:
         """The index's loader: one entity from its blob, parsed when a query needs it."""

@@ -256,8 +256,16 @@ class RefFiles:
 
     # --- transactions ---------------------------------------------------------------------------
 
-    def transaction(self, updates: Sequence[RefUpdate], hook: StepHook | None = None) -> None:
+    def transaction(
+        self,
+        updates: Sequence[RefUpdate],
+        hook: StepHook | None = None,
+        check: Callable[[], None] | None = None,
+    ) -> None:
         """Apply every update or none. Raises ``RefBusy`` or ``RefStale`` having changed nothing.
+
+        ``check`` runs while every lock is held, before the commit point; whatever it raises aborts
+        the transaction with nothing changed (the store checks there that its objects are on disk).
 
         A deletion (``new=None``) takes the ref's lock like any update, then removes the loose file
         and, when the ref is packed, rewrites ``packed-refs`` (under its own lock, journaled like a
@@ -297,6 +305,8 @@ class RefFiles:
             if packed_new is None and deleted & set(self.packed()):
                 raise RefBusy(PACKED_REFS, self._packed_path + ".lock")  # packed meanwhile: plan again
             step("locked")
+            if check is not None:
+                check()
             journal.commit()
             committed = True
             step("committed")
