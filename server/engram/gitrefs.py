@@ -53,6 +53,7 @@ from .refs import (
     RefStale,
     RefUpdate,
     StepHook,
+    clear_stale_lock,
     is_bare_repository,
     read_all,
     read_small,
@@ -87,6 +88,20 @@ class _Planned:
 
 
 def _open_repository(path: Path, create: bool) -> pygit2.Repository:
+    """Open (or create) the repository, trying again for ``_BUSY_BUDGET_S``: servers started together
+    on a new directory initialise it at once, and one may find another's repository half made (no
+    HEAD yet) or its ``config.lock`` taken. Only the last failure is reported."""
+    deadline = time.monotonic() + _BUSY_BUDGET_S
+    while True:
+        try:
+            return _open_once(path, create)
+        except StorageError:
+            if time.monotonic() > deadline or (not create and not (path / ".git").exists()):
+                raise
+            time.sleep(random.uniform(0.005, 0.02))
+
+
+def _open_once(path: Path, create: bool) -> pygit2.Repository:
     # Like engram: a workspace without its own .git gets one, even inside another repository. A bare
     # repository is one already: its refs are written into it, never into a nested .git.
     if not (path / ".git").exists() and not is_bare_repository(path):
@@ -109,6 +124,12 @@ def _open_repository(path: Path, create: bool) -> pygit2.Repository:
         return pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
     except pygit2.GitError as exc:
         raise StorageError(f"cannot open the git repository at {path}: {exc}", field="workspace") from None
+
+
+def _busy_error(busy: RefBusy) -> StorageError:
+    return StorageError(
+        busy.describe(), field="workspace", next_step="retry the call; delete the lock first if it is stale"
+    )
 
 
 def _common_dir(git_dir: str) -> str:
@@ -272,11 +293,10 @@ class GitRefsStore:
                     keep = functools.partial(keep_on_disk, self._objects_dir, objects)
                     self._refs.transaction(updates, self._step_hook, check=keep)
                 except RefBusy as busy:
+                    if clear_stale_lock(busy.lock):
+                        continue
                     if time.monotonic() > deadline:
-                        raise StorageError(
-                            f"{busy.name} stayed locked by another writer ({busy.lock} exists)",
-                            next_step="retry; if no git or engram process is running, delete that lock file",
-                        ) from None
+                        raise _busy_error(busy) from None
                     time.sleep(delay * random.uniform(0.5, 1.5))
                     delay = min(delay * 2, 0.05)
                     continue
@@ -375,6 +395,8 @@ class GitRefsStore:
             self._project_id = self._ensure_workspace()
             if self._project_id is None:
                 cause = self._unwritable or OSError(f"the workspace {self._workspace} is not writable")
+                if isinstance(cause, RefBusy):
+                    raise _busy_error(cause)
                 raise filesystem_error(cause, doing=f"writing to the workspace {self._workspace}")
         return self._project_id
 
@@ -450,9 +472,9 @@ class GitRefsStore:
         if value is None:
             try:
                 value = self._create_workspace_ref()
-            except (OSError, pygit2.GitError) as exc:
-                log.warning("engram store: workspace %s is read-only (%s)", self._workspace, exc)
-                self._unwritable = exc  # writes name this cause; reads are served
+            except (OSError, pygit2.GitError, RefBusy) as exc:
+                log.warning("engram store: workspace %s is not writable yet (%s)", self._workspace, exc)
+                self._unwritable = exc  # writes try again and name this cause; reads are served
                 return None
         self._unwritable = None
         raw = self._read_blob(value) if value and _OID_RE.match(value) else None
@@ -482,7 +504,9 @@ class GitRefsStore:
                 return True
             except RefStale:
                 return False
-            except RefBusy:
+            except RefBusy as busy:
+                if clear_stale_lock(busy.lock):
+                    continue
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.005)

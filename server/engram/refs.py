@@ -132,6 +132,46 @@ class RefBusy(Exception):
         self.name = name
         self.lock = lock
 
+    def describe(self) -> str:
+        """The lock, how long it has been there, and what to do about it."""
+        age = lock_age(self.lock)
+        held = f" for {age:.0f} s" if age is not None else ""
+        return (
+            f"{self.name} stayed locked by another writer ({self.lock} exists{held}); if no git or "
+            f"engram process is still running, that lock is left over from a crash: delete it with "
+            f"`rm {self.lock}`"
+        )
+
+
+# An empty lock this old is a crash's leftover: every writer (git, gix, this code) fills its lock or
+# lets go of it within milliseconds. Git never times locks out by itself; an *empty* one carries no
+# value to lose, so it is removed; a filled one is reported, never removed.
+STALE_LOCK_S = 600.0
+
+
+def lock_age(lock: str) -> float | None:
+    try:
+        return max(0.0, time.time() - os.stat(lock).st_mtime)
+    except OSError:
+        return None
+
+
+def clear_stale_lock(lock: str) -> bool:
+    """Remove ``lock`` if it is empty and older than ``STALE_LOCK_S``; True if it was removed."""
+    try:
+        st = os.stat(lock)
+    except OSError:
+        return False
+    if st.st_size != 0 or time.time() - st.st_mtime < STALE_LOCK_S:
+        return False
+    log.warning(
+        "engram store: removing %s, an empty lock left %.0f s ago by a crashed writer",
+        lock,
+        time.time() - st.st_mtime,
+    )
+    _unlink(lock)
+    return True
+
 
 class RefStale(Exception):
     def __init__(self, name: str, expected: str | None, found: str | None) -> None:
