@@ -127,9 +127,7 @@ def _open_once(path: Path, create: bool) -> pygit2.Repository:
 
 
 def _busy_error(busy: RefBusy) -> StorageError:
-    return StorageError(
-        busy.describe(), field="workspace", next_step="retry the call; delete the lock first if it is stale"
-    )
+    return StorageError(busy.describe(), field="workspace", next_step=busy.remedy())
 
 
 def _common_dir(git_dir: str) -> str:

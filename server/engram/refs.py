@@ -133,14 +133,13 @@ class RefBusy(Exception):
         self.lock = lock
 
     def describe(self) -> str:
-        """The lock, how long it has been there, and what to do about it."""
+        """The lock and how long it has been there."""
         age = lock_age(self.lock)
         held = f" for {age:.0f} s" if age is not None else ""
-        return (
-            f"{self.name} stayed locked by another writer ({self.lock} exists{held}); if no git or "
-            f"engram process is still running, that lock is left over from a crash: delete it with "
-            f"`rm {self.lock}`"
-        )
+        return f"{self.name} stayed locked by another writer ({self.lock} exists{held})"
+
+    def remedy(self) -> str:
+        return f"retry; if no git or engram process is running, delete that lock file: `rm {self.lock}`"
 
 
 # An empty lock this old is a crash's leftover: every writer (git, gix, this code) fills its lock or

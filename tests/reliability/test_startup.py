@@ -92,7 +92,7 @@ def test_a_fresh_empty_lock_is_left_to_its_writer(tmp_path: Path) -> None:
         entity_lock.touch()
         with pytest.raises(StorageError) as refused:
             planner.create_release_plan(ReleasePlanSpec.model_validate(plan_args("5.0.0", "second")))
-    assert f"rm {entity_lock}" in refused.value.message
+    assert f"rm {entity_lock}" in str(refused.value)
     assert entity_lock.exists()
 
 
