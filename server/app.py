@@ -80,7 +80,9 @@ class OpeningStore:
 
     Importing pygit2 and checking the workspace take ~40 ms, and indexing a large workspace far
     more; none of it should keep the client's handshake waiting. Every store call waits until the
-    store is open (and indexed), and an opening error is raised by every call, naming what to fix.
+    store is open (and indexed). A failed opening is tried again by the next call (a lock another
+    server held, a repository another server was still creating), and its error, naming what to fix,
+    is raised only if it fails again, so a fixed workspace never needs a restart.
     Calls are only made once ``AppState.ready`` has chosen the workspace and started the opening.
     """
 
@@ -89,9 +91,12 @@ class OpeningStore:
         self._started = False
         self._store: Store | None = None
         self._error: PlannerError | None = None
+        self._settings: Settings | None = None
+        self._reopening = threading.Lock()
 
     def start(self, settings: Settings) -> None:
         self._started = True
+        self._settings = settings
         threading.Thread(
             target=self._open, args=(settings,), name="release-planner-open", daemon=True
         ).start()
@@ -123,15 +128,20 @@ class OpeningStore:
         if not self._started:  # pragma: no cover - AppState.ready always starts it first
             raise StorageError("the store is not open: no workspace has been chosen yet", field="workspace")
         self._ready.wait()
-        if self._error is not None:
-            raise type(self._error)(
-                self._error.message,
-                field=self._error.field,
-                valid=self._error.valid,
-                next_step=self._error.next_step,
-            )
-        assert self._store is not None
-        return self._store
+        store, error = self._store, self._error
+        if store is None:
+            store, error = self._reopen()
+        if store is None:
+            error = error or StorageError("the store could not be opened", field="workspace")
+            raise type(error)(error.message, field=error.field, valid=error.valid, next_step=error.next_step)
+        return store
+
+    def _reopen(self) -> tuple[Store | None, PlannerError | None]:
+        with self._reopening:
+            if self._store is None and self._settings is not None:  # else reopened meanwhile
+                self._error = None
+                self._open(self._settings)
+            return self._store, self._error
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.opened(), name)

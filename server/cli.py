@@ -1,4 +1,4 @@
-"""Command line: ``engram-release-planner [serve|demo|show VERSION|list|sync] [options]``.
+"""Command line: ``engram-release-planner [serve|demo|show VERSION|list|sync|repair] [options]``.
 
 ``serve`` (the default) speaks MCP on stdio, or Streamable HTTP with ``--http``. In stdio mode
 nothing but the protocol may reach stdout, so every log line goes to stderr.
@@ -19,7 +19,7 @@ from .settings import ENV_PREFIX, Settings, SettingsError, env_var, settings_tab
 
 log = logging.getLogger("release_planner.server")
 
-COMMANDS = ("serve", "demo", "show", "list", "sync")
+COMMANDS = ("serve", "demo", "show", "list", "sync", "repair")
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["ours", "theirs"],
         help="resolve conflicts by keeping this side's content as a new revision (default: report them)",
     )
+    sub.add_parser(
+        "repair",
+        parents=[common],
+        help="put right refs whose objects a `git gc --prune=now` took (git store only)",
+    )
     return parser
 
 
@@ -138,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _show(settings, ns.version)
         if command == "sync":
             return _sync(settings, ns.remote, ns.prefer)
+        if command == "repair":
+            return _repair(settings)
         return _list(settings, ns.status)
     except SettingsError as exc:
         print(f"engram-release-planner: {exc}", file=sys.stderr)
@@ -234,6 +241,22 @@ def _sync(settings: Settings, remote: str, prefer: Any) -> int:
         )
         return 1
     return 0
+
+
+def _repair(settings: Settings) -> int:
+    """Exit 0 when every broken ref was put right (or none was found), 1 when some are left."""
+    from .app import workspace_of
+    from .engram.gitrefs import GitRefsStore
+
+    with GitRefsStore(workspace_of(settings), create=False) as store:
+        done, left = store.repair()
+    for line in done:
+        print(f"repaired {line}")
+    for line in left:
+        print(f"not repaired: {line}")
+    if not done and not left:
+        print("every ref under refs/engram/ points at an object in the repository")
+    return 1 if left else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

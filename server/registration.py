@@ -30,7 +30,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ..tools.common import Version
-from ..tools.errors import PlannerError
+from ..tools.errors import PlannerError, filesystem_error
 from ..tools.evaluating import Observation
 from ..tools.exporting import ExportResult, Target
 from ..tools.results import (
@@ -162,6 +162,8 @@ async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
     except PlannerError as exc:
         raise ToolError(planner_refusal(exc)) from exc
+    except OSError as exc:  # a store that let the file system's refusal through: still name it
+        raise ToolError(planner_refusal(filesystem_error(exc, doing="the call", stored=None))) from exc
 
 
 # --------------------------------------------------------------------------------------------------

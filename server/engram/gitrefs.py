@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import json
 import logging
 import os
@@ -25,13 +26,13 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pygit2
 
-from ...tools.errors import Conflict, StorageError
+from ...tools.errors import Conflict, StorageError, filesystem_error
 from ...tools.ports import (
     ENTITY_TYPES,
     Change,
@@ -43,19 +44,17 @@ from ...tools.ports import (
 from . import format as fmt
 from . import identity
 from .index import EntityIndex, summarize
+from .inotify import IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_Q_OVERFLOW, Inotify
+from .objects import Landed, create_blob, keep_on_disk, missing_refs, plan_repairs
 from .refs import (
-    IN_DELETE_SELF,
-    IN_IGNORED,
-    IN_ISDIR,
-    IN_MOVE_SELF,
-    IN_Q_OVERFLOW,
     JOURNAL_DIR,
-    Inotify,
     RefBusy,
     RefFiles,
+    RefPending,
     RefStale,
     RefUpdate,
     StepHook,
+    clear_stale_lock,
     is_bare_repository,
     read_all,
     read_small,
@@ -86,9 +85,24 @@ class _Planned:
     parsed: fmt.Parsed | None  # None for a deletion
     blob_oid: str
     deleted: StoredEntity | None = None
+    objects: dict[str, bytes] = field(default_factory=dict)  # what the refs point at: id -> blob
 
 
 def _open_repository(path: Path, create: bool) -> pygit2.Repository:
+    """Open (or create) the repository, trying again for ``_BUSY_BUDGET_S``: servers started together
+    on a new directory initialise it at once, and one may find another's repository half made (no
+    HEAD yet) or its ``config.lock`` taken. Only the last failure is reported."""
+    deadline = time.monotonic() + _BUSY_BUDGET_S
+    while True:
+        try:
+            return _open_once(path, create)
+        except StorageError:
+            if time.monotonic() > deadline or (not create and not (path / ".git").exists()):
+                raise
+            time.sleep(random.uniform(0.005, 0.02))
+
+
+def _open_once(path: Path, create: bool) -> pygit2.Repository:
     # Like engram: a workspace without its own .git gets one, even inside another repository. A bare
     # repository is one already: its refs are written into it, never into a nested .git.
     if not (path / ".git").exists() and not is_bare_repository(path):
@@ -111,6 +125,10 @@ def _open_repository(path: Path, create: bool) -> pygit2.Repository:
         return pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
     except pygit2.GitError as exc:
         raise StorageError(f"cannot open the git repository at {path}: {exc}", field="workspace") from None
+
+
+def _busy_error(busy: RefBusy) -> StorageError:
+    return StorageError(busy.describe(), field="workspace", next_step=busy.remedy())
 
 
 def _common_dir(git_dir: str) -> str:
@@ -155,7 +173,10 @@ class GitRefsStore:
         self._common = _common_dir(self._repo.path)
         self._refs = RefFiles(self._common)
         self._engram_dir = os.path.join(self._common, "refs", "engram")
+        self._objects_dir = os.path.join(self._common, "objects")
+        self._landed = Landed()
         self._step_hook: StepHook | None = None  # tests: simulate a crash at a transaction step
+        self._unwritable: Exception | None = None  # why the workspace ref could not be created
         self._index = EntityIndex(loader=self._load_entity)
         self._summaries = SummaryCache(self._common)
         self._loose: dict[str, dict[str, str]] = {t: {} for t in ENTITY_TYPES}
@@ -258,38 +279,24 @@ class GitRefsStore:
         if not changes:
             return []
         with self._lock:
-            self._check_open()
-            if self._project_id is None:
-                self._project_id = self._ensure_workspace()
-                if self._project_id is None:
-                    if self._identity_gap is not None:
-                        raise StorageError(
-                            f"the workspace {self._workspace} has no Engram project id yet: "
-                            + self._identity_gap,
-                            field="workspace",
-                            next_step="run `engram-release-planner sync` to take the project id from the "
-                            "remote, then retry",
-                        )
-                    raise StorageError(
-                        f"the workspace {self._workspace} is not writable",
-                        field="workspace",
-                        next_step="fix the directory's permissions or choose another workspace",
-                    )
+            project_id = self._writable()
             deadline = time.monotonic() + _BUSY_BUDGET_S
             delay = 0.001
             while True:
                 self._refresh()
-                planned, updates = self._plan(changes, self._project_id)
+                planned, updates = self._plan(changes, project_id)
+                objects = {oid: data for p in planned for oid, data in p.objects.items()}
                 try:
                     if self._step_hook:
                         self._step_hook("blobs-written")
-                    self._refs.transaction(updates, self._step_hook)
+                    # Unreachable until the refs land: a prune may have taken them (objects.py).
+                    keep = functools.partial(keep_on_disk, self._objects_dir, objects)
+                    self._refs.transaction(updates, self._step_hook, check=keep)
                 except RefBusy as busy:
+                    if clear_stale_lock(busy.lock):
+                        continue
                     if time.monotonic() > deadline:
-                        raise StorageError(
-                            f"{busy.name} stayed locked by another writer ({busy.lock} exists)",
-                            next_step="retry; if no git or engram process is running, delete that lock file",
-                        ) from None
+                        raise _busy_error(busy) from None
                     time.sleep(delay * random.uniform(0.5, 1.5))
                     delay = min(delay * 2, 0.05)
                     continue
@@ -303,12 +310,51 @@ class GitRefsStore:
                         field="expected_revision",
                         next_step="re-read it with get_release_plan and pass its current expected_revision",
                     ) from None
+                except RefPending as pending:
+                    raise filesystem_error(pending.cause, doing="storing the change", stored=True) from None
                 except OSError as exc:
-                    raise StorageError(f"cannot write to the workspace repository: {exc}") from None
+                    raise filesystem_error(exc, doing="storing the change") from None
+                self._keep_landed(objects)
                 return [self._apply_own(p) for p in planned]
+
+    def repair(self) -> tuple[list[str], list[str]]:
+        """Put right the refs whose objects a prune took (``objects.py``): a sidecar is written again,
+        an entity ref whose content is gone is removed. Returns (what was done, what is left, each with
+        the git command that removes it)."""
+        with self._lock:
+            project_id = self._writable()
+            self._refresh()
+            now = self._clock()
+
+            def sidecar(t: str, eid: str, n: int) -> bytes:
+                entity = self._index.get(t, eid)  # type: ignore[arg-type]
+                agent = entity.agent if entity is not None else "default"
+                return fmt.sidecar_blob(t, eid, agent, n, project_id, now)
+
+            written: dict[str, bytes] = {}
+
+            def write_blob(data: bytes) -> str:
+                written[oid := create_blob(self._repo, data)] = data
+                return oid
+
+            missing = missing_refs(self._refs, self._objects_dir)
+            repairs = plan_repairs(
+                missing,
+                workspace=str(self._workspace),
+                split=_split_ref,
+                sidecar=sidecar,
+                write_blob=write_blob,
+            )
+            if repairs.updates:
+                keep = functools.partial(keep_on_disk, self._objects_dir, written)
+                self._refs.transaction(repairs.updates, check=keep)
+            self._refresh()
+            return repairs.done, repairs.left
 
     def close(self) -> None:
         with self._lock:
+            if not self._closed:
+                self._keep_landed()  # a prune still running may have taken the last writes' objects
             if self._ino is not None:
                 self._ino.close()
                 self._ino = None
@@ -326,6 +372,41 @@ class GitRefsStore:
         self.close()
 
     # --- writing --------------------------------------------------------------------------------
+
+    def _keep_landed(self, objects: dict[str, bytes] | None = None) -> None:
+        """Once more with the refs in place, and on every later call for a while (``objects.Landed``):
+        a prune that listed the refs before they landed may still be deleting."""
+        if objects:
+            self._landed.add(objects)
+        try:
+            self._landed.check(self._objects_dir)
+        except OSError as exc:
+            raise StorageError(
+                f"the change was stored, but a prune removed an object it points at and writing it "
+                f"again failed ({exc})",
+                field="workspace",
+                next_step=f"run `engram-release-planner repair --workspace {self._workspace}`, then retry",
+            ) from None
+
+    def _writable(self) -> str:
+        """The project id writes record; refuses, naming why, when the workspace cannot be written."""
+        self._check_open()
+        if self._project_id is None:
+            self._project_id = self._ensure_workspace()
+            if self._project_id is None:
+                if self._identity_gap is not None:
+                    raise StorageError(
+                        f"the workspace {self._workspace} has no Engram project id yet: "
+                        + self._identity_gap,
+                        field="workspace",
+                        next_step="run `engram-release-planner sync` to take the project id from the "
+                        "remote, then retry",
+                    )
+                cause = self._unwritable or OSError(f"the workspace {self._workspace} is not writable")
+                if isinstance(cause, RefBusy):
+                    raise _busy_error(cause)
+                raise filesystem_error(cause, doing=f"writing to the workspace {self._workspace}")
+        return self._project_id
 
     def _check_open(self) -> None:
         if self._closed:
@@ -354,11 +435,13 @@ class GitRefsStore:
             parsed = fmt.parse_envelope(t, eid, blob, revision + 1)
             side = fmt.sidecar_blob(t, eid, change.agent, revision + 1, project_id, now)
             try:
-                blob_oid = str(self._repo.create_blob(blob))
-                side_oid = str(self._repo.create_blob(side))
-            except pygit2.GitError as exc:
-                raise StorageError(f"cannot write objects to the workspace repository: {exc}") from None
-            planned.append(_Planned(change, revision + 1, parsed, blob_oid))
+                blob_oid = create_blob(self._repo, blob)
+                side_oid = create_blob(self._repo, side)
+            except (OSError, pygit2.GitError) as exc:
+                # pygit2 raises the file system's refusals (full, read-only, no permission) as either.
+                raise filesystem_error(exc, doing="writing objects to the workspace repository") from None
+            objects = {blob_oid: blob, side_oid: side}
+            planned.append(_Planned(change, revision + 1, parsed, blob_oid, objects=objects))
             updates.append(RefUpdate(name, old, blob_oid))
             updates.append(RefUpdate(fmt.sidecar_ref(t, eid, revision + 1), None, side_oid))
         return planned, updates
@@ -402,11 +485,13 @@ class GitRefsStore:
         if value is None:
             try:
                 value = self._create_workspace_ref()
-            except (OSError, pygit2.GitError) as exc:
-                log.warning("engram store: workspace %s is read-only (%s)", self._workspace, exc)
+            except (OSError, pygit2.GitError, RefBusy) as exc:
+                log.warning("engram store: workspace %s is not writable yet (%s)", self._workspace, exc)
+                self._unwritable = exc  # writes try again and name this cause; reads are served
                 return None
             if value is None:
                 return None
+        self._unwritable = None
         raw = self._read_blob(value) if value and _OID_RE.match(value) else None
         try:
             project_id = json.loads(raw)["project_id"] if raw is not None else None
@@ -442,7 +527,9 @@ class GitRefsStore:
                 return True
             except RefStale:
                 return False
-            except RefBusy:
+            except RefBusy as busy:
+                if clear_stale_lock(busy.lock):
+                    continue
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.005)
@@ -472,6 +559,7 @@ class GitRefsStore:
         self._check_open()
         try:
             self._refs.recover()
+            self._landed.check(self._objects_dir)
         except OSError as exc:
             log.warning("engram store: cannot recover interrupted writes: %s", exc)
         if not self._scanned:
@@ -761,6 +849,8 @@ class GitRefsStore:
             known = self._summaries.lookup(value, t, eid)
             if isinstance(known, str):
                 problem = known
+            elif known is not None and value not in self._repo:
+                problem = self._missing(name, value)  # the cache remembers a blob a prune took
             elif known is not None:
                 self._problems.pop(name, None)
                 self._index.put_summary(t, eid, known, value)
@@ -768,7 +858,7 @@ class GitRefsStore:
             else:
                 raw = self._read_blob(value)
                 if raw is None:
-                    problem = f"the ref points at {value}, which is missing or not a blob"
+                    problem = self._missing(name, value)
                 else:
                     result = fmt.read_entity(t, eid, raw, self._index.revision(t, eid))
                     self._summaries.dirty = True
@@ -781,6 +871,13 @@ class GitRefsStore:
         self._index.remove(t, eid)
         self._problems[name] = problem
         log.warning("engram store: skipping %s: %s", name, problem)
+
+    def _missing(self, name: str, oid: str) -> str:
+        fix = f"engram-release-planner repair --workspace {self._workspace}"
+        return (
+            f"the ref points at {oid}, which is missing (a prune took it?) or not a blob; `{fix}` "
+            f"removes the ref (its content is gone), or `git -C {self._workspace} update-ref -d {name} {oid}`"
+        )
 
     def _load_entity(self, t: str, eid: str, ref: object, revision: int) -> StoredEntity | None:
         """The index's loader: one entity from its blob, parsed when a query needs it."""

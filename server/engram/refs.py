@@ -7,26 +7,26 @@
   A journal per open store, ``flock``-ed while its writer lives, records each transaction before its
   locks and marks it committed once all are held; ``recover`` finishes (rolls forward) or undoes
   (rolls back) the transactions of writers that died, so ``kill -9`` never leaves half a write.
-* Watching: ``Inotify`` (Linux, through ctypes) reports which ref files changed.
+* Watching: ``Inotify`` (in ``inotify.py``, Linux through ctypes) reports which ref files changed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import hashlib
 import json
 import logging
 import os
-import struct
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+# Moved to their own module; imported from here by older code.
+from .inotify import IN_Q_OVERFLOW as IN_Q_OVERFLOW
+from .inotify import Inotify as Inotify
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,45 @@ class RefBusy(Exception):
         self.name = name
         self.lock = lock
 
+    def describe(self) -> str:
+        """The lock and how long it has been there."""
+        age = lock_age(self.lock)
+        held = f" for {age:.0f} s" if age is not None else ""
+        return f"{self.name} stayed locked by another writer ({self.lock} exists{held})"
+
+    def remedy(self) -> str:
+        return f"retry; if no git or engram process is running, delete that lock file: `rm {self.lock}`"
+
+
+# An empty lock this old is a crash's leftover: every writer (git, gix, this code) fills its lock or
+# lets go of it within milliseconds. Git never times locks out by itself; an *empty* one carries no
+# value to lose, so it is removed; a filled one is reported, never removed.
+STALE_LOCK_S = 600.0
+
+
+def lock_age(lock: str) -> float | None:
+    try:
+        return max(0.0, time.time() - os.stat(lock).st_mtime)
+    except OSError:
+        return None
+
+
+def clear_stale_lock(lock: str) -> bool:
+    """Remove ``lock`` if it is empty and older than ``STALE_LOCK_S``; True if it was removed."""
+    try:
+        st = os.stat(lock)
+    except OSError:
+        return False
+    if st.st_size != 0 or time.time() - st.st_mtime < STALE_LOCK_S:
+        return False
+    log.warning(
+        "engram store: removing %s, an empty lock left %.0f s ago by a crashed writer",
+        lock,
+        time.time() - st.st_mtime,
+    )
+    _unlink(lock)
+    return True
+
 
 class RefStale(Exception):
     def __init__(self, name: str, expected: str | None, found: str | None) -> None:
@@ -139,6 +178,15 @@ class RefStale(Exception):
         self.name = name
         self.expected = expected
         self.found = found
+
+
+class RefPending(Exception):
+    """The transaction was committed (journaled) but a filesystem error kept its refs from being put
+    in place; the next recovery (any reader's) finishes it. ``cause`` is that error."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(f"the write is committed but not yet in place: {cause}")
+        self.cause = cause
 
 
 class _NotYet(Exception):
@@ -182,12 +230,13 @@ class _Journal:
         body = json.dumps({"pid": os.getpid(), "updates": [[u.name, u.old, u.new] for u in updates]})
         data = body.encode() + b"\n"
         # One write: a process killed mid-call leaves all of it or none of it (then no lock was taken).
-        os.pwrite(self.fd, data + _PENDING, 0)
+        # A short write (a disk that filled up meanwhile) fails here, before any lock is taken.
+        _pwrite_all(self.fd, data + _PENDING, 0)
         self._state_at = len(data)
 
     def commit(self) -> None:
         assert self.fd is not None
-        os.pwrite(self.fd, _COMMITTED, self._state_at)
+        _pwrite_all(self.fd, _COMMITTED, self._state_at)
 
     def clear(self) -> None:
         if self.fd is not None:
@@ -246,8 +295,16 @@ class RefFiles:
 
     # --- transactions ---------------------------------------------------------------------------
 
-    def transaction(self, updates: Sequence[RefUpdate], hook: StepHook | None = None) -> None:
+    def transaction(
+        self,
+        updates: Sequence[RefUpdate],
+        hook: StepHook | None = None,
+        check: Callable[[], None] | None = None,
+    ) -> None:
         """Apply every update or none. Raises ``RefBusy`` or ``RefStale`` having changed nothing.
+
+        ``check`` runs while every lock is held, before the commit point; whatever it raises aborts
+        the transaction with nothing changed (the store checks there that its objects are on disk).
 
         A deletion (``new=None``) takes the ref's lock like any update, then removes the loose file
         and, when the ref is packed, rewrites ``packed-refs`` (under its own lock, journaled like a
@@ -265,10 +322,10 @@ class RefFiles:
         if self._journal is None:
             self._journal = _Journal(self.journal_dir)
         journal = self._journal
-        journal.begin(ordered)
         taken: list[str] = []
         committed = False
         try:
+            journal.begin(ordered)
             step("journal-written")
             for update in ordered:
                 lock = self.path(update.name) + ".lock"
@@ -287,6 +344,8 @@ class RefFiles:
             if packed_new is None and deleted & set(self.packed()):
                 raise RefBusy(PACKED_REFS, self._packed_path + ".lock")  # packed meanwhile: plan again
             step("locked")
+            if check is not None:
+                check()
             journal.commit()
             committed = True
             step("committed")
@@ -295,7 +354,7 @@ class RefFiles:
                 if i == 0:
                     step("renamed-one")
             step("renamed-all")
-        except BaseException:
+        except BaseException as exc:
             if not committed:
                 for lock in taken:
                     _unlink(lock)
@@ -304,11 +363,13 @@ class RefFiles:
             # Committed: the write must land. Finish it now, or leave the journal for recovery.
             try:
                 self._roll(ordered, forward=True, since_ns=None)
-            except OSError:
+            except OSError as again:
                 self._journal = None
                 journal.release()  # unlocked but kept: the next reader finishes this write
-                raise
+                raise RefPending(again) from exc
             journal.clear()
+            if isinstance(exc, OSError):
+                return  # a rename failed once and succeeded on the second try: the write is in place
             raise
         journal.clear()
 
@@ -334,9 +395,15 @@ class RefFiles:
                 os.makedirs(os.path.dirname(lock), exist_ok=True)
                 continue
             try:
-                os.write(fd, payload)
-            finally:
-                os.close(fd)
+                try:
+                    _write_all(fd, payload)
+                finally:
+                    os.close(fd)
+            except BaseException:
+                # Ours (created exclusively just now) and unfilled, e.g. on a full disk: an empty lock
+                # left behind would block this ref for every writer, across restarts.
+                _unlink(lock)
+                raise
             return
         raise RefBusy(name, lock)
 
@@ -476,6 +543,21 @@ def read_all(path: str) -> bytes | None:
         return None
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    """``pwrite`` all of ``data`` in one call, or fail: a short write is a full disk (``ENOSPC``)."""
+    if os.pwrite(fd, data, offset) != len(data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
 def _read_fd(fd: int) -> bytes:
     chunks = []
     os.lseek(fd, 0, os.SEEK_SET)
@@ -504,93 +586,3 @@ def _pid_alive(pid_text: str) -> bool:
     except PermissionError:
         return True
     return True
-
-
-# --- change notification ----------------------------------------------------------------------------
-
-IN_CLOSE_WRITE = 0x8
-IN_MOVED_FROM = 0x40
-IN_MOVED_TO = 0x80
-IN_CREATE = 0x100
-IN_DELETE = 0x200
-IN_DELETE_SELF = 0x400
-IN_MOVE_SELF = 0x800
-IN_Q_OVERFLOW = 0x4000
-IN_IGNORED = 0x8000
-IN_ONLYDIR = 0x1000000
-IN_ISDIR = 0x40000000
-_WATCH_MASK = (
-    IN_CLOSE_WRITE
-    | IN_MOVED_FROM
-    | IN_MOVED_TO
-    | IN_CREATE
-    | IN_DELETE
-    | IN_DELETE_SELF
-    | IN_MOVE_SELF
-    | IN_ONLYDIR
-)
-_EVENT = struct.Struct("iIII")
-
-WatchKey = tuple[Any, ...]
-
-
-class Inotify:
-    """Linux inotify through ctypes: which names changed in the watched directories."""
-
-    def __init__(self) -> None:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        self._add_watch = libc.inotify_add_watch
-        self._add_watch.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
-        self._add_watch.restype = ctypes.c_int
-        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        if fd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
-        self.fd: int | None = fd
-        self._keys: dict[int, WatchKey] = {}
-        self._wds: dict[WatchKey, int] = {}
-
-    def watch(self, path: str, key: WatchKey) -> bool:
-        """Watch a directory; False if it does not exist. Raises OSError when out of watches."""
-        assert self.fd is not None
-        wd = self._add_watch(self.fd, os.fsencode(path), _WATCH_MASK)
-        if wd < 0:
-            err = ctypes.get_errno()
-            if err in (errno.ENOENT, errno.ENOTDIR):
-                return False
-            raise OSError(err, f"inotify_add_watch {path}: {os.strerror(err)}")
-        self._keys[wd] = key
-        self._wds[key] = wd
-        return True
-
-    def watching(self, key: WatchKey) -> bool:
-        return key in self._wds
-
-    def read(self) -> list[tuple[WatchKey | None, int, str]]:
-        events: list[tuple[WatchKey | None, int, str]] = []
-        while self.fd is not None:
-            try:
-                buf = os.read(self.fd, 65536)
-            except BlockingIOError:
-                break
-            offset = 0
-            while offset < len(buf):
-                wd, mask, _cookie, length = _EVENT.unpack_from(buf, offset)
-                offset += _EVENT.size
-                name = os.fsdecode(buf[offset : offset + length].split(b"\0", 1)[0])
-                offset += length
-                key = self._keys.get(wd)
-                if mask & IN_IGNORED:
-                    self._keys.pop(wd, None)
-                    if key is not None and self._wds.get(key) == wd:
-                        del self._wds[key]
-                events.append((key, mask, name))
-        return events
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-    def __del__(self) -> None:
-        with contextlib.suppress(OSError):
-            self.close()
