@@ -26,6 +26,7 @@ from ..prompts.loader import load_prompts
 from ..tools.errors import PlannerError, StorageError
 from ..tools.service import ReleasePlanner
 from .arguments import Problem, closest, refusal
+from .cancellation import guard_write
 from .descriptions import instructions
 from .documents import register_prompts, register_resources
 from .host import register_host_features
@@ -159,6 +160,7 @@ class PlannerServer(MCPServer):
     refusal (``server/arguments.py``)."""
 
     read_only = False
+    write_tools: frozenset[str] = frozenset()  # the listed tools that write: a cancel means something
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         names = [tool.name for tool in await self.list_tools()]
@@ -177,7 +179,12 @@ class PlannerServer(MCPServer):
                 problem = Problem("", f"unknown tool {name!r}", valid + closest(name, names))
                 next_step = "call one of the listed tools (tools/list describes each)"
             raise ToolError(refusal([problem], next_step))
-        return await super().call_tool(name, arguments, context)
+        if name not in self.write_tools or context is None:
+            return await super().call_tool(name, arguments, context)
+        version = arguments.get("version") if isinstance(arguments, dict) else None
+        return await guard_write(
+            context, name, version, lambda: super(PlannerServer, self).call_tool(name, arguments, context)
+        )
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
@@ -236,6 +243,9 @@ def build_server(settings: Settings | None = None, store: Store | None = None) -
         tools=build_tools(settings),
     )
     server.read_only = settings.read_only
+    server.write_tools = frozenset(
+        set(tool_names(settings.read_only, settings.toolsets)) - set(tool_names(True))
+    )
     register_resources(server, skill_text=lambda: skill.body)
     register_prompts(server, prompts)
     register_host_features(server)

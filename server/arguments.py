@@ -29,8 +29,12 @@ from mcp.server.mcpserver.tools import Tool
 from pydantic import Field, ValidationError
 
 from ..tools.errors import PlannerError
+from .engram import deepjson
 
 MAX_PROBLEMS = 10
+# The tools' parameters nest a handful of levels; far past that is a mistake or an attack, and
+# refusing it first keeps every recursive walk of the arguments (ours, pydantic's) safe.
+MAX_INPUT_DEPTH = 64
 ISO_DATE = "an ISO date YYYY-MM-DD, e.g. 2026-03-16"
 _JSON_TYPE = {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}
 _PERCENT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*%\s*$")
@@ -449,7 +453,15 @@ class CheckedTool(Tool):
     full_schema: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
-        prepared, problems = prepare(self.fn_metadata.pre_parse_json(arguments), self.parameters)
+        parsed = self.fn_metadata.pre_parse_json(arguments)
+        if deepjson.depth(parsed) > MAX_INPUT_DEPTH:
+            # No parameter nests this deep; refused before anything walks it recursively.
+            levels, path = deepjson.deepest_path(parsed)
+            wrong = f"nested {levels} levels deep"
+            valid = f"at most {MAX_INPUT_DEPTH} levels of nested lists and objects in the whole call"
+            problem = Problem(deepjson.path_text(path), wrong, valid)
+            raise ToolError(f"Error executing tool {self.name}: {self.refuse([problem])}")
+        prepared, problems = prepare(parsed, self.parameters)
         try:
             self.fn_metadata.arg_model.model_validate(prepared)
         except ValidationError as exc:

@@ -54,6 +54,24 @@ def _common_options() -> argparse.ArgumentParser:
     g.add_argument("--port", dest="http_port", type=int, metavar="PORT", help="HTTP port (default: 8765)")
     g.add_argument("--path", dest="http_path", metavar="PATH", help="HTTP endpoint path (default: /mcp)")
     g.add_argument(
+        "--http-header-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close an HTTP connection whose request headers take longer (408; default: 10)",
+    )
+    g.add_argument(
+        "--http-idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close an idle keep-alive HTTP connection after this long (default: 5)",
+    )
+    g.add_argument(
+        "--http-max-connections",
+        type=int,
+        metavar="N",
+        help="answer 503 to HTTP connections beyond N open ones (default: 100)",
+    )
+    g.add_argument(
         "--token-file", metavar="FILE", help="file holding the bearer token HTTP clients must send"
     )
     g.add_argument(

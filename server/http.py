@@ -11,6 +11,8 @@ Rules:
   ``allowed_hosts`` set those are enforced; without, the Host check is off (a warning says so and how to
   turn it on) but browser Origins are still limited to loopback plus ``allowed_origins``.
 - The token is compared in constant time and never logged or put in an error message.
+- Connections are limited (``server/http_limits.py``): headers must arrive within a deadline, idle
+  keep-alive connections close, and connections beyond a cap are answered 503 at once.
 
 The token check is an ASGI middleware wrapped around the SDK's Starlette app rather than the SDK's
 ``token_verifier`` hook. The hook must be given to ``MCPServer(...)`` when the server is built, but the
@@ -308,25 +310,28 @@ def build_http_app(server: MCPServer[Any], settings: Settings, policy: HttpPolic
     return HttpGuard(app, policy.token, policy.origin_allowlist)
 
 
-def serve_http(server: MCPServer[Any], settings: Settings) -> None:
-    """Serve until interrupted. Raises SettingsError before listening if the settings are unsafe."""
+def uvicorn_server(server: MCPServer[Any], settings: Settings, policy: HttpPolicy | None = None) -> Any:
+    """The uvicorn server for ``server`` with every check and connection limit in place, not yet
+    running (``.run()`` serves until interrupted; ``.run(sockets=[...])`` on sockets already bound).
+
+    The limits (``server/http_limits.py``): request headers must arrive within
+    ``http_header_timeout`` seconds (else 408), an idle keep-alive connection closes after
+    ``http_idle_timeout``, and beyond ``http_max_connections`` open connections one more is
+    answered 503 at once instead of queueing behind connections that may never finish.
+    """
     import uvicorn
 
-    policy = http_policy(settings)
-    for note in policy.notes:
-        log.warning("%s", note)
+    from .http_limits import limited_protocol
+
+    policy = policy or http_policy(settings)
     app = build_http_app(server, settings, policy)
-    log.info(
-        "serving MCP over HTTP on %s:%s%s (bearer token %s)",
-        settings.http_host,
-        settings.http_port,
-        settings.http_path,
-        "required" if policy.token else "not required",
-    )
     config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
+        http=limited_protocol(
+            settings.http_header_timeout, settings.http_idle_timeout, settings.http_max_connections
+        ),
         # uvicorn's own logging config would send access logs to stdout; ours go to stderr via root.
         log_config=None,
         log_level=settings.log_level.lower(),
@@ -347,7 +352,26 @@ def serve_http(server: MCPServer[Any], settings: Settings) -> None:
                     flush=True,
                 )
 
-    Announcing(config).run()
+    return Announcing(config)
+
+
+def serve_http(server: MCPServer[Any], settings: Settings) -> None:
+    """Serve until interrupted. Raises SettingsError before listening if the settings are unsafe."""
+    policy = http_policy(settings)
+    for note in policy.notes:
+        log.warning("%s", note)
+    log.info(
+        "serving MCP over HTTP on %s:%s%s (bearer token %s; headers within %gs, idle %gs, at most %d "
+        "connections)",
+        settings.http_host,
+        settings.http_port,
+        settings.http_path,
+        "required" if policy.token else "not required",
+        settings.http_header_timeout,
+        settings.http_idle_timeout,
+        settings.http_max_connections,
+    )
+    uvicorn_server(server, settings, policy).run()
 
 
 def endpoint_url(settings: Settings) -> str:

@@ -53,6 +53,7 @@ from ..tools.service import (
     WriteTool,
 )
 from .arguments import CheckedTool, Problem, planner_refusal, refusal, validation_problems
+from .cancellation import settled_write
 from .descriptions import (
     EVALUATE_DESCRIPTION,
     EXPORT_DESCRIPTION,
@@ -156,7 +157,8 @@ async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a use case in a worker thread (git I/O blocks) and turn expected failures into ToolError.
 
     ``to_thread.run_sync`` waits for the thread even when the request is cancelled, so a store
-    commit is never abandoned halfway; the store's commit is atomic on its own as well.
+    commit is never abandoned halfway; the store's commit is atomic on its own as well. What a cancel
+    means for a write, and how the client learns of it: ``server/cancellation.py``.
     """
     try:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
@@ -266,10 +268,14 @@ def write_tool(spec: WriteTool) -> CheckedTool:
             options["task_id"] = arguments.get("task_id")
         method = getattr(await _planner(ctx), spec.method)
         version = getattr(built, "version", "")
-        async with state.write_lock:
-            await ctx.report_progress(0, 1, f"{spec.name}: checking and storing release {version}")
-            result: WriteResult = await _run(method, built, **options)
-            await ctx.report_progress(1, 1, f"{spec.name}: stored revision {result.revision}")
+        result: WriteResult = await settled_write(
+            ctx,
+            state.write_lock,
+            spec.name,
+            f"checking and storing release {version}",
+            lambda: _run(method, built, **options),
+            lambda r: f"stored revision {r.revision}",
+        )
         art = result.artifact
         verb = "created" if result.created else "updated"
         await notify_log(
@@ -331,12 +337,15 @@ async def link_release_entities(
     ] = None,
 ) -> LinkResult:
     state = _state(ctx)
-    async with state.write_lock:
-        await ctx.report_progress(0, 1, f"link_release_entities: linking release {version}")
-        result: LinkResult = await _run(
-            (await _planner(ctx)).link_release_entities, version, links, agent=agent_for(ctx, state.settings)
-        )
-        await ctx.report_progress(1, 1, f"link_release_entities: {len(result.created)} links created")
+    planner = await _planner(ctx)
+    result: LinkResult = await settled_write(
+        ctx,
+        state.write_lock,
+        "link_release_entities",
+        f"linking release {version}",
+        lambda: _run(planner.link_release_entities, version, links, agent=agent_for(ctx, state.settings)),
+        lambda r: f"{len(r.created)} links created",
+    )
     await notify_log(ctx, "info", f"link_release_entities: {len(result.created)} links created for {version}")
     return result
 
@@ -358,17 +367,21 @@ async def retire_release_artifact(
     state = _state(ctx)
     planner = await _planner(ctx)
     what = kind or "whole release"
-    async with state.write_lock:
-        await ctx.report_progress(0, 1, f"retire_release_artifact: retiring the {what} of {version}")
-        result: RetireResult = await _run(
+    result: RetireResult = await settled_write(
+        ctx,
+        state.write_lock,
+        "retire_release_artifact",
+        f"retiring the {what} of {version}",
+        lambda: _run(
             planner.retire_release_artifact,
             version,
             kind,
             entity_id,
             expected_revision=expected_revision,
             agent=agent_for(ctx, state.settings),
-        )
-        await ctx.report_progress(1, 1, f"retire_release_artifact: {len(result.retired)} artifacts retired")
+        ),
+        lambda r: f"{len(r.retired)} artifacts retired",
+    )
     retired = ", ".join(a.title for a in result.retired) or "nothing left to retire"
     await notify_log(ctx, "notice", f"retire_release_artifact: {result.release}: {retired}")
     if kind is None and result.retired:

@@ -70,6 +70,24 @@ class Settings(BaseModel):
     http_host: str = Field(default="127.0.0.1", description="Interface the HTTP transport binds to")
     http_port: int = Field(default=8765, ge=1, le=65535, description="Port of the HTTP transport")
     http_path: str = Field(default="/mcp", description="URL path of the MCP endpoint over HTTP")
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds an HTTP connection has to send a request's headers; then 408 and closed",
+    )
+    http_idle_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds an idle keep-alive HTTP connection stays open between requests",
+    )
+    http_max_connections: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Open HTTP connections at most; one more is answered 503 with Retry-After",
+    )
     token: SecretStr | None = Field(
         default=None,
         description="Bearer token HTTP clients must send (prefer token_file: env is visible to ps)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["bullets", "fenced", "inline_code", "numbered"]
+__all__ = ["bullets", "escape_html", "fenced", "inline_code", "numbered"]
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -37,3 +37,147 @@ def inline_code(text: str) -> str:
     ticks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+# -- raw HTML in user text ----------------------------------------------------------------------------
+#
+# Artifacts carry user text into Markdown, and Markdown passes raw HTML through: `<script>`,
+# `<img onerror=...>` or `<iframe>` in a risk's description would run in any viewer that renders
+# the stored Markdown. ``escape_html`` turns every `<` that could open a tag, a comment or a
+# declaration into `&lt;`, which renders as the `<` it was, except where the text is code: inside a
+# fenced block or a code span a renderer shows `&lt;` literally, and the text is inert there anyway.
+#
+# Where code starts and ends depends on list nesting and on how backticks pair, and a guess that
+# calls prose "code" would let HTML through. So a `<` is left alone only where every reading agrees
+# it is code: a fenced line must be code whether lists are read with lazy continuation, without it,
+# or ignoring indentation altogether; a code span is trusted only in a paragraph whose every line
+# pairs all its backtick runs by itself (then no way of joining lines pairs them differently) and
+# holds no `|` (a table cell boundary would split it). Everything else is escaped.
+
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_FENCE_OPEN = re.compile(r"(`{3,})(?!.*`)|(~{3,})")
+_MARKER = re.compile(r"([-+*]|\d{1,9}[.)])( {1,4}(?! )|(?= {5})| *$)")
+_BLOCK_START = re.compile(r"#{1,6}(\s|$)|>|`{3}|~{3}|[-+*](\s|$)|\d{1,9}[.)](\s|$)|([-*_])( *\3){2,} *$")
+_CODE, _FENCE, _TEXT = "code", "fence", "text"
+
+
+def escape_html(markdown: str) -> str:
+    """``markdown`` with raw HTML outside code made inert (see above); all else byte for byte."""
+    if "<" not in markdown:
+        return markdown
+    lines = markdown.split("\n")
+    readings = [_roles(lines, mode) for mode in ("lazy", "eager", "blind")]
+    roles = [
+        _CODE if all(r[i] == _CODE for r in readings) else _FENCE if all(r[i] == _FENCE for r in readings)
+        else _TEXT
+        for i in range(len(lines))
+    ]  # fmt: skip
+    out = list(lines)
+    start = 0
+    for i in range(len(lines) + 1):
+        if i == len(lines) or roles[i] != _TEXT or not lines[i].strip():
+            _escape_paragraph(out, start, i)
+            start = i + 1
+            if i < len(lines) and roles[i] == _FENCE:  # an info string is not code either
+                out[i] = _TAG_START.sub("&lt;", out[i])
+    return "\n".join(out)
+
+
+def _escape_paragraph(out: list[str], start: int, end: int) -> None:
+    spans = [_code_spans(out[i]) for i in range(start, end)]
+    trusted = all(s is not None for s in spans)
+    for i, found in zip(range(start, end), spans, strict=True):
+        out[i] = _escape_outside(out[i], found if trusted and found else [])
+
+
+def _escape_outside(line: str, spans: list[tuple[int, int]]) -> str:
+    pieces, at = [], 0
+    for begin, end in spans:
+        pieces += [_TAG_START.sub("&lt;", line[at:begin]), line[begin:end]]
+        at = end
+    pieces.append(_TAG_START.sub("&lt;", line[at:]))
+    return "".join(pieces)
+
+
+def _code_spans(line: str) -> list[tuple[int, int]] | None:
+    """Where the code spans of ``line`` are, or None if a backtick run finds no partner on the line
+    or a span holds a `|`."""
+    spans, i, n = [], 0, len(line)
+    while i < n:
+        if line[i] == "\\":
+            i += 2  # an escaped character, a backtick included
+            continue
+        if line[i] != "`":
+            i += 1
+            continue
+        j = i
+        while j < n and line[j] == "`":
+            j += 1
+        k, close = j, None
+        while k < n and close is None:
+            if line[k] != "`":
+                k += 1
+                continue
+            e = k
+            while e < n and line[e] == "`":
+                e += 1
+            close, k = ((k, e) if e - k == j - i else None), e
+        if close is None or "|" in line[j : close[0]]:
+            return None
+        spans.append((i, close[1]))
+        i = close[1]
+    return spans
+
+
+def _roles(lines: list[str], mode: str) -> list[str]:
+    """Each line as code (inside a fenced block), fence (its opening or closing line) or text, read
+    with lists' lazy continuation (``lazy``), without it (``eager``) or ignoring indentation
+    (``blind``)."""
+    roles: list[str] = []
+    cols = [0]  # content columns of the open list items; 0 is the document
+    fence: tuple[str, int, int] | None = None  # fence character, length, column of its container
+    prose = False  # the line before continues a paragraph (lazy continuation may follow)
+    for line in lines:
+        expanded = line.expandtabs(4)
+        body = expanded.lstrip(" ")
+        indent = len(expanded) - len(body)
+        if fence is not None:
+            char, length, col = fence
+            if mode == "blind" or not body or indent >= col:
+                closes = body.rstrip(" ") == char * max(length, len(body.rstrip(" ")))
+                if closes and (mode == "blind" or indent - col <= 3):
+                    fence = None
+                    roles.append(_FENCE)
+                else:
+                    roles.append(_CODE)
+                continue
+            fence = None  # the list item holding the fence ended, and the fence with it
+        if not body:
+            roles.append(_TEXT)
+            prose = False
+            continue
+        if mode == "blind":
+            opened = _FENCE_OPEN.match(body)
+            if opened:
+                fence = (opened.group()[0], len(opened.group(1) or opened.group(2)), 0)
+            roles.append(_FENCE if opened else _TEXT)
+            continue
+        if not (mode == "lazy" and prose and not _BLOCK_START.match(body)):
+            while len(cols) > 1 and indent < cols[-1]:
+                cols.pop()
+        pos, rest = indent, body
+        while pos - cols[-1] <= 3 and (marker := _MARKER.match(rest)):
+            width = len(marker.group(1)) + (len(marker.group(2)) or 1)
+            cols.append(pos + width)
+            rest = rest[len(marker.group()) :]
+            stripped = rest.lstrip(" ")
+            pos, rest = pos + len(marker.group()) + len(rest) - len(stripped), stripped
+        opened = _FENCE_OPEN.match(rest) if pos - cols[-1] <= 3 else None
+        if opened:
+            fence = (opened.group()[0], len(opened.group(1) or opened.group(2)), cols[-1])
+            roles.append(_FENCE)
+            prose = False
+        else:
+            roles.append(_TEXT)
+            prose = bool(rest) and not _BLOCK_START.match(rest)
+    return roles

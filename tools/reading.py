@@ -13,6 +13,7 @@ from typing import Any
 from . import review
 from .errors import NotFound
 from .loading import LRU, RELEASE_KIND, ReleaseLoader, ReleaseState, meta, status_of
+from .markdown import escape_html
 from .ports import LinkRecord
 from .results import ArtifactRef, Notice, ReleaseView, StakeholderSummary
 from .rollout import KIND as ROLLOUT
@@ -91,7 +92,8 @@ class ReleaseReader:
         missing = state.missing()
         if missing:
             parts.append("---\n\nNot planned yet: " + ", ".join(k.label for k in missing) + ".")
-        return "\n\n".join(parts) + "\n"
+        # Names and titles come from the user, and an untyped artifact's Markdown from whoever wrote it.
+        return escape_html("\n\n".join(parts) + "\n")
 
     def get_release_plan(self, version: str) -> ReleaseView:
         state = self.loader.read(version)

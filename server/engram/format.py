@@ -19,7 +19,7 @@ from typing import Any, get_args
 
 import orjson
 
-from ...tools.errors import Conflict, InvalidInput
+from ...tools.errors import Conflict, InvalidInput, StorageError
 from ...tools.ports import (
     BUILTIN_RELATIONSHIP_TYPES,
     ENTITY_TYPES,
@@ -39,6 +39,7 @@ from ...tools.ports import (
     TaskStatus,
     is_entity_id,
 )
+from . import deepjson
 
 Clock = Callable[[], datetime]
 
@@ -189,6 +190,14 @@ def _plain_json(value: Any, where: str) -> Any:
 
 def envelope_blob(entity_type: str, entity_id: str, agent: str, data: Mapping[str, Any]) -> bytes:
     """The ``refs/engram/{type}/{id}`` blob: ``to_string_pretty(MemoryEntity)``, no trailing newline."""
+    deep = deepjson.too_deep(data, "data", deepjson.MAX_WRITE_DEPTH)
+    if deep:  # written by another tool; refused here, before any ref moves, rather than half-encoded
+        raise StorageError(
+            f"{entity_type} {entity_id} cannot be written back: its {deep}",
+            valid=f"stored data at most {deepjson.MAX_WRITE_DEPTH} levels of nested lists and objects deep",
+            next_step="flatten or remove that field with the tool that wrote it, then retry; "
+            "nothing was changed",
+        )
     flat = _sorted_json(dict(data))
     digest, size = content_hash(flat)
     env = {
@@ -207,7 +216,12 @@ def envelope_blob(entity_type: str, entity_id: str, agent: str, data: Mapping[st
     # values we store, but without the stdlib's pure-Python indenting encoder: ~90x faster, which is
     # most of a write's CPU time. Floats at extremes print differently (0.00001 vs 1e-05); Engram
     # never checks them and the content hash is computed separately.
-    return orjson.dumps(env, option=orjson.OPT_INDENT_2)
+    try:
+        return orjson.dumps(env, option=orjson.OPT_INDENT_2)
+    except TypeError:  # nested deeper than orjson writes: the standard library writes the same bytes
+        if deepjson.depth(env) <= deepjson.ORJSON_MAX_DEPTH:
+            raise
+        return deepjson.dumps_pretty(env)
 
 
 def sidecar_blob(
@@ -656,7 +670,12 @@ def parse_envelope(entity_type: str, entity_id: str, raw: bytes, revision: int =
         # It refuses NaN/Infinity and lone surrogates, as serde_json does.
         env = orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Malformed(f"not JSON ({exc})") from None
+        try:  # deeper than orjson reads (1,024 levels) is still JSON, and the entity still exists
+            env = deepjson.loads(raw) if "depth limit" in str(exc) else None
+        except (ValueError, UnicodeDecodeError):
+            env = None
+        if env is None:
+            raise Malformed(f"not JSON ({exc})") from None
     if not isinstance(env, dict):
         raise Malformed("the envelope is not a JSON object")
     for key in ("id", "agent"):

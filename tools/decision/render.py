@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..base import ReleaseContext
-from ..markdown import bullets
+from ..markdown import bullets, escape_html
 from ..results import GateEvidence
 from .model import DecisionFields, phase_name, phase_number
 
@@ -48,4 +48,4 @@ def render(spec: DecisionFields, ctx: ReleaseContext) -> str:
         parts.append("## Reasons\n\n" + bullets(spec.reasons))
     if spec.evidence is not None:
         parts.append("## Evidence\n\n" + bullets(evidence_lines(spec.evidence)))
-    return "\n\n".join(parts) + "\n"
+    return escape_html("\n\n".join(parts) + "\n")

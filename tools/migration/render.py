@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..base import ReleaseContext
 from ..common import MetricCondition, format_t_offset, offset_date
+from ..markdown import escape_html
 from ..release_plan import plain_date
 from .model import MigrationPathFields, Snippet
 
@@ -71,7 +72,7 @@ def render(spec: MigrationPathFields, ctx: ReleaseContext) -> str:
     if spec.exit_criteria:
         parts.append(_render_exit_criteria(spec))
     parts.append(f"**Confidence:** {spec.stated_confidence:.2f}")
-    return "\n\n".join(parts) + "\n"
+    return escape_html("\n\n".join(parts) + "\n")
 
 
 def _render_summary(spec: MigrationPathFields, ctx: ReleaseContext) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..calendar import ReleaseCalendar
 from ..common import release_type_of
+from ..markdown import escape_html
 from .model import BATCH_ORDER, SCALE_LABEL, Feature, ReleasePlanFields, Scale, long_date, plain_date
 
 _TYPE_LABEL = {
@@ -62,7 +63,7 @@ def render(spec: ReleasePlanFields) -> str:
         parts.append(deps)
     if spec.risks:
         parts.append(_render_risks(spec))
-    return "\n\n".join(parts) + "\n"
+    return escape_html("\n\n".join(parts) + "\n")
 
 
 def _render_features(spec: ReleasePlanFields) -> str:

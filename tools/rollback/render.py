@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..base import ReleaseContext
-from ..markdown import bullets, fenced, inline_code, numbered
+from ..markdown import bullets, escape_html, fenced, inline_code, numbered
 from .evidence import (
     DATA_LOSS_CAP,
     UNREHEARSED_CAP,
@@ -41,7 +41,7 @@ def render(spec: RollbackFields, ctx: ReleaseContext) -> str:
     parts += _render_testing(spec)
     parts += _render_communication(spec)
     parts += _render_confidence(spec, ctx)
-    return "\n\n".join(parts) + "\n"
+    return escape_html("\n\n".join(parts) + "\n")
 
 
 def _render_criteria(spec: RollbackFields) -> list[str]:

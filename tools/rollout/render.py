@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from ..base import ReleaseContext
+from ..markdown import escape_html
 from .clock import fmt_date, fmt_time
 from .gates import figures as gate_figures
 from .model import Flag, Gate, Phase, PhaseWindow, RolloutFields, fmt_hours, fmt_num
@@ -31,7 +32,7 @@ def render(spec: RolloutFields, ctx: ReleaseContext) -> str:
     if spec.flags:
         parts.append(_render_controls(spec))
     parts.append(_render_timeline(spec, ctx))
-    return "\n\n".join(parts) + "\n"
+    return escape_html("\n\n".join(parts) + "\n")
 
 
 def _render_strategy(spec: RolloutFields) -> str:

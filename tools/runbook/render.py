@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..base import ReleaseContext
-from ..markdown import bullets, fenced, inline_code, numbered
+from ..markdown import bullets, escape_html, fenced, inline_code, numbered
 from .clock import TZero, fmt_clock, fmt_day, fmt_time
 from .model import Contact, RunbookFields, SmokeTest, display_offset
 
@@ -84,7 +84,7 @@ def render(spec: RunbookFields, ctx: ReleaseContext) -> str:
             if act.tasks:
                 block += "\n" + bullets(act.tasks)
             parts.append(block)
-    return "\n\n".join(parts) + "\n"
+    return escape_html("\n\n".join(parts) + "\n")
 
 
 def _hang(text: str, width: int) -> str:

@@ -1,0 +1,147 @@
+"""Raw HTML in user text is made inert in the Markdown we render and store; the spec keeps it as sent.
+
+Markdown passes raw HTML through, so `<script>` in a risk's description would run in any viewer of
+the stored Markdown. Outside code every `<` that could open a tag becomes `&lt;`; inside code spans
+and fenced blocks the text is shown as written (it is inert there, and `&lt;` would show literally).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+from helpers.checks import structured
+from hostile_session import mcp_session
+
+from release_planner.server.engram.memory import MemoryStore
+from release_planner.tools.examples import release_plan, rollback
+from release_planner.tools.markdown import escape_html
+from release_planner.tools.ports import ContextRecord
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    '<iframe src="https://evil.example/"></iframe>',
+    "<!-- hide --><svg/onload=alert(1)>",
+    "</p><a href='javascript:alert(1)'>x</a>",
+]
+RAW = re.compile(r"<(script|img|iframe|svg|a|/p|!--)", re.I)
+
+
+def raw_html_outside_code(markdown: str) -> list[str]:
+    """Tags a renderer would pass through, ignoring ``` fences at line start and `code` spans."""
+    prose = re.sub(r"(?ms)^\s*```.*?^\s*```", "", markdown)
+    prose = re.sub(r"`[^`\n]*`", "", prose)
+    return RAW.findall(prose)
+
+
+# -- the helper ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_tags_in_prose_are_escaped(payload: str):
+    markdown = f"## Risks\n\n- {payload}\n  - **Mitigation:** watch {payload}\n"
+    escaped = escape_html(markdown)
+    assert raw_html_outside_code(escaped) == []
+    assert escaped.replace("&lt;", "<") == markdown  # nothing else changed: it renders as written
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "- **Check:** `kubectl describe pod <pod-name>`\n",
+        "**Old response:**\n```xml\n<user>\n  <id>123</id>\n</user>\n```\n",
+        '- Step\n\n  ```html\n  <div class="x"></div>\n  ```\n',
+        "1. Run\n   ````\n   ``` <b> ```\n   ````\n",
+        "- error_rate < 0.5% for 60 min\n- active_keys <= 10\n- a<1 and b <2\n",
+    ],
+    ids=["code-span", "fence", "fence-in-list", "longer-fence", "comparisons"],
+)
+def test_code_and_comparisons_are_left_as_written(markdown: str):
+    assert escape_html(markdown) == markdown
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        # The fence belongs to the list item; the unindented line ends the item, and the fence with it.
+        "- item\n  ```\n<script>x</script>\n",
+        # Lazy continuation keeps the item open: the fence is the item's, the tag is outside it again.
+        "- item\nlazy line\n  ```\n<script>x</script>\n",
+        # Indented four past the item's content: not a fence, so the tag is prose.
+        "- item\n      ```\n  <script>x</script>\n      ```\n",
+        # A fence inside a block quote is not followed into the quote; its content is escaped.
+        "> ```\n> <script>x</script>\n> ```\n",
+        # A backtick left open on one line pairs with the next line's: `b <script> ` is not a span.
+        "a `x\ny` <script>x</script> `z`\n",
+        # In a table row `|` splits cells before code spans are seen.
+        "| a | b |\n|---|---|\n| `x | <script>x</script> | y` |\n",
+        # An escaped backtick opens nothing.
+        "\\`<script>x</script>`\n",
+        # An unclosed fence inside a list item, then a fence line at the top level.
+        "- a\n  ```\n- <script>x</script>\n",
+    ],
+    ids=[
+        "item-ends-fence",
+        "lazy-continuation",
+        "over-indented-fence",
+        "quoted-fence",
+        "span-across-lines",
+        "table-cell",
+        "escaped-backtick",
+        "unclosed-fence",
+    ],
+)
+def test_tags_a_renderer_would_see_are_escaped_wherever_code_is_ambiguous(markdown: str):
+    escaped = escape_html(markdown)
+    assert "<script>" not in escaped, escaped
+    assert escaped.replace("&lt;", "<") == markdown
+
+
+def test_a_fence_info_string_is_escaped_too():
+    assert escape_html("```<script>\nx\n```\n") == "```&lt;script>\nx\n```\n"
+
+
+# -- end to end: stored Markdown, stored spec -------------------------------------------------------
+
+
+def stored(store: MemoryStore, kind: str) -> tuple[str, dict[str, Any]]:
+    """The stored Markdown and spec of the release's one artifact of ``kind``."""
+    (entity,) = [e for t in ("context", "reasoning") for e in store.find(t) if e.planner_metadata and
+                 e.planner_metadata.get("kind") == kind]  # fmt: skip
+    record = entity.record
+    markdown = record.content if isinstance(record, ContextRecord) else getattr(record, "conclusion", "")
+    return markdown, dict(entity.planner_metadata["spec"])
+
+
+def test_html_in_user_text_is_escaped_in_the_stored_markdown_and_kept_in_the_spec():
+    plan = copy.deepcopy(release_plan.ARGS)
+    plan["name"] = f"Enterprise {PAYLOADS[1]}"
+    plan["objectives"][0] = PAYLOADS[0]
+    plan["features"][0]["reason"] = PAYLOADS[1]
+    plan["risks"][0]["description"] = PAYLOADS[2]
+    plan["success_metrics"] = [f"p95 below 200 ms {PAYLOADS[3]}"]
+    back = copy.deepcopy(rollback.ARGS)
+    back["manual_triggers"][0] = PAYLOADS[4]
+    back["procedures"][0]["steps"][0]["action"] = f"Open {PAYLOADS[0]} the dashboard"
+    store = MemoryStore()
+    with mcp_session("auto", store=store, seed=False) as session:
+        assert not session.call("create_release_plan", plan).is_error
+        assert not session.call("design_rollback", back).is_error
+        view = structured(session.call("get_release_plan", {"version": plan["version"]}))
+
+    plan_markdown, plan_spec = stored(store, "release_plan")
+    rollback_markdown, rollback_spec = stored(store, "rollback_strategy")
+    for markdown in (plan_markdown, rollback_markdown, view["markdown"]):
+        assert raw_html_outside_code(markdown) == [], markdown
+    assert "&lt;script>alert(1)&lt;/script>" in plan_markdown
+    assert "Open &lt;script>alert(1)&lt;/script> the dashboard" in rollback_markdown
+
+    assert view["name"] == plan_spec["name"] == f"Enterprise {PAYLOADS[1]}"
+    assert plan_spec["objectives"][0] == PAYLOADS[0]
+    assert plan_spec["features"][0]["reason"] == PAYLOADS[1]
+    assert plan_spec["risks"][0]["description"] == PAYLOADS[2]
+    assert rollback_spec["manual_triggers"][0] == PAYLOADS[4]
+    assert rollback_spec["procedures"][0]["steps"][0]["action"] == f"Open {PAYLOADS[0]} the dashboard"

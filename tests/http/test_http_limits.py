@@ -1,0 +1,201 @@
+"""The HTTP transport's connection limits, against a real uvicorn server on 127.0.0.1 with raw sockets.
+
+Each server runs in a thread on a socket bound to a free port, with deadlines of about a second so the
+tests stay quick. Socket timeouts are only an upper bound that turns a hang into a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.server.mcpserver import MCPServer
+
+from release_planner.server.cli import build_parser, settings_from_args
+from release_planner.server.http import uvicorn_server
+from release_planner.server.settings import Settings, SettingsError
+
+WAIT = 20.0  # the most any step may take before the test fails instead of hanging
+INITIALIZE = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "limits-test", "version": "0"},
+        },
+    }
+).encode()
+
+
+def tiny_server() -> MCPServer[Any]:
+    server: MCPServer[Any] = MCPServer("limits-test", version="0.0.1", log_level="WARNING")
+
+    @server.tool()
+    def ping() -> str:
+        """Answer pong."""
+        return "pong"
+
+    return server
+
+
+@contextmanager
+def running(**limits: Any) -> Iterator[tuple[int, Any]]:
+    """A real server on 127.0.0.1 with these settings; yields its port and the uvicorn server."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    settings = Settings(workspace=Path("/tmp"), http_port=port, **limits)
+    server = uvicorn_server(tiny_server(), settings)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield port, server
+    finally:
+        server.should_exit = True
+        thread.join(WAIT)
+        sock.close()
+
+
+def connect(port: int) -> socket.socket:
+    conn = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    conn.settimeout(WAIT)
+    return conn
+
+
+def read_all(conn: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    chunks = []
+    while chunk := conn.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def wait_for_connections(server: Any, count: int) -> None:
+    deadline = time.monotonic() + WAIT
+    while len(server.server_state.connections) < count:
+        assert time.monotonic() < deadline, f"the server never held {count} connections"
+        time.sleep(0.02)
+
+
+def initialize(port: int) -> bytes:
+    with connect(port) as conn:
+        conn.sendall(
+            b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
+            b"Content-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(INITIALIZE)}\r\n\r\n".encode()
+            + INITIALIZE
+        )
+        return read_all(conn)
+
+
+def test_a_connection_that_never_finishes_its_headers_gets_408_and_is_closed():
+    with running(http_header_timeout=0.5) as (port, _server), connect(port) as conn:
+        conn.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        answer = read_all(conn)  # on a server without a header deadline this waits forever
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert b"did not arrive within 0.5 seconds" in answer
+
+
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer():
+    with running(http_header_timeout=0.5) as (port, _server), connect(port) as conn:
+        assert read_all(conn) == b""
+
+
+def test_trickling_header_bytes_does_not_extend_the_deadline():
+    with running(http_header_timeout=1.0) as (port, _server), connect(port) as conn:
+        conn.sendall(b"GET /mcp HTTP/1.1\r\n")
+        answer = b""
+        for _ in range(100):  # one header byte every 0.1 s: never finished, each byte resets nothing
+            try:
+                conn.sendall(b"X")
+            except OSError:
+                break
+            time.sleep(0.1)
+            conn.setblocking(False)
+            try:
+                answer += conn.recv(65536)
+            except BlockingIOError:
+                pass
+            finally:
+                conn.setblocking(True)
+            if answer:
+                break
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_connections_beyond_the_cap_get_503_at_once_instead_of_waiting():
+    with running(http_header_timeout=60, http_max_connections=3) as (port, server):
+        slow = [connect(port) for _ in range(3)]
+        try:
+            for conn in slow:
+                conn.sendall(b"GET /mcp HTTP/1.1\r\n")
+            wait_for_connections(server, 3)
+            answer = initialize(port)
+        finally:
+            for conn in slow:
+                conn.close()
+    assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert b"\r\nretry-after: 5\r\n" in answer
+    assert b"3 open connections, the most it accepts; retry in a few seconds" in answer
+
+
+def test_a_legitimate_client_gets_in_once_slow_connections_time_out():
+    with running(http_header_timeout=1.0, http_max_connections=3) as (port, server):
+        slow = [connect(port) for _ in range(3)]
+        for conn in slow:
+            conn.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        wait_for_connections(server, 3)
+        for conn in slow:
+            assert read_all(conn).startswith(b"HTTP/1.1 408")
+            conn.close()
+        answer = initialize(port)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b'"serverInfo"' in answer
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout():
+    with running(http_idle_timeout=0.5, http_header_timeout=60) as (port, _server), connect(port) as conn:
+        conn.sendall(b"GET /nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = read_all(conn)  # one response, then the connection idles and is closed
+    assert answer.startswith(b"HTTP/1.1 404")
+
+
+def test_the_limits_come_from_flags_and_environment():
+    ns = build_parser().parse_args(
+        ["serve", "--http", "--http-header-timeout", "2.5", "--http-max-connections", "7"]
+    )
+    chosen = settings_from_args(ns, {"ENGRAM_RELEASE_PLANNER_HTTP_IDLE_TIMEOUT": "9"})
+    assert (chosen.http_header_timeout, chosen.http_idle_timeout, chosen.http_max_connections) == (2.5, 9, 7)
+    defaults = Settings()
+    assert (defaults.http_header_timeout, defaults.http_idle_timeout, defaults.http_max_connections) == (
+        10,
+        5,
+        100,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("http_header_timeout", "0"), ("http_idle_timeout", "-1"), ("http_max_connections", "0")],
+)
+def test_unusable_limits_are_refused_naming_flag_and_variable(name: str, value: str):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_sources(environ={f"ENGRAM_RELEASE_PLANNER_{name.upper()}": value})
+    message = str(caught.value)
+    assert f"--{name.replace('_', '-')}" in message
+    assert f"ENGRAM_RELEASE_PLANNER_{name.upper()}" in message
