@@ -55,7 +55,8 @@ class Settings(BaseModel):
     agent: str | None = Field(
         default=None,
         max_length=200,
-        description="Agent name recorded on every entity; default: the MCP client's name, else `default`",
+        description="Agent name recorded on every entity but the release task (always `default`); default: "
+        "the MCP client's name, else `default`",
     )
     read_only: bool = Field(default=False, description="Register only the read tools; nothing can be written")
     toolsets: str = Field(
