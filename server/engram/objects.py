@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from .refs import RefFiles, RefUpdate, read_small, ref_value
+from .refs import RefFiles, RefUpdate, read_small, ref_value, write_all
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,7 @@ def _write_once(path: str, body: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, LOOSE_MODE)
     try:
         try:
-            view = memoryview(body)
-            while view:
-                written = os.write(fd, view)
-                if written <= 0:
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                view = view[written:]
+            write_all(fd, body)
         finally:
             os.close(fd)
         os.rename(tmp, path)

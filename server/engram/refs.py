@@ -396,7 +396,7 @@ class RefFiles:
                 continue
             try:
                 try:
-                    _write_all(fd, payload)
+                    write_all(fd, payload)
                 finally:
                     os.close(fd)
             except BaseException:
@@ -543,7 +543,8 @@ def read_all(path: str) -> bytes | None:
         return None
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data``; a write that makes no progress is a full disk (ENOSPC)."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

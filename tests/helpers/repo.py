@@ -12,6 +12,16 @@ from mcp import StdioServerParameters
 # stdio_client hands the child only a few variables; it needs PATH for git and HOME for git's config.
 CHILD_ENV = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL") if k in os.environ}
 
+# For tests that commit: a fixed author, and no system config to surprise them.
+COMMIT_ENV = {
+    **CHILD_ENV,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "dev",
+    "GIT_AUTHOR_EMAIL": "dev@example.org",
+    "GIT_COMMITTER_NAME": "dev",
+    "GIT_COMMITTER_EMAIL": "dev@example.org",
+}
+
 
 def git(workspace: Path, *args: str, stdin: bytes | None = None) -> str:
     done = subprocess.run(

@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from helpers.repo import COMMIT_ENV
 
 from release_planner.server.engram.gitrefs import GitRefsStore
 from release_planner.server.engram.sync import sync
 from release_planner.tools.errors import StorageError
 from release_planner.tools.ports import Change, TaskRecord
 
-ENV = {
-    **{k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ},
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "dev",
-    "GIT_AUTHOR_EMAIL": "dev@example.org",
-    "GIT_COMMITTER_NAME": "dev",
-    "GIT_COMMITTER_EMAIL": "dev@example.org",
-}
+ENV = COMMIT_ENV
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 TASK = "0b5e8d3c-6f7a-4b2e-9c1d-2a3b4c5d6e7f"
 

@@ -4,24 +4,18 @@ with the real git binary (no network: every remote is a path)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from helpers.repo import COMMIT_ENV
 
 from release_planner.server.engram.gitrefs import GitRefsStore
 from release_planner.tools.examples import release_plan as plan_example
 from release_planner.tools.release_plan import ReleasePlanSpec
 from release_planner.tools.service import ReleasePlanner
 
-ENV = {
-    **{k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ},
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "dev",
-    "GIT_AUTHOR_EMAIL": "dev@example.org",
-    "GIT_COMMITTER_NAME": "dev",
-    "GIT_COMMITTER_EMAIL": "dev@example.org",
-}
+ENV = COMMIT_ENV
 VERSION = plan_example.ARGS["version"]
 
 
