@@ -12,7 +12,11 @@ The engine is the one teams already run: a git remote holding ``refs/engram/*``.
    taken from the remote only when the remote's history *contains* the local one (the remote's
    sidecar at the local top number is the local one); otherwise it is a reported conflict, never
    taken silently, and it is left out of the push. ``prefer`` resolves conflicts by storing the
-   chosen side's content as a new revision above both.
+   chosen side's content (or its retirement) as a new revision above both.
+
+   A retirement (Engram's delete: the ref goes, its sidecars stay) adds no revision, so content stored
+   above a retired revision travels only if the last sync left that retirement on both sides (kept in
+   ``.git/engram-release-planner/sync/<remote>.json``); otherwise it is a conflict.
 3. **Push** only ``refs/engram/{type}/...`` and the workspace ref, in one ``git push --atomic``, each ref
    leased on the value just fetched, so a push that loses a race changes nothing on the remote (no
    stray sidecar) and the whole sync is retried from a fresh fetch.
@@ -25,7 +29,9 @@ matches and the write is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -45,6 +51,8 @@ from .refs import RefBusy, RefFiles, RefStale, RefUpdate, is_bare_repository
 
 __all__ = ["Prefer", "SyncConflict", "SyncReport", "sync"]
 
+log = logging.getLogger(__name__)
+
 Prefer = Literal["ours", "theirs"]
 
 _LOCAL = "refs/engram/"
@@ -55,6 +63,7 @@ _REMOTE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NOT_TYPES = ("remote", "config")
 _ATTEMPTS = 4
 _GIT_TIMEOUT_S = 600
+_AGREED_DIR = "engram-release-planner/sync"
 
 
 @dataclass(slots=True)
@@ -117,6 +126,12 @@ class _Plan:
     local: list[RefUpdate] = field(default_factory=list)
     push: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # (ref, new, lease)
     report: SyncReport = field(default_factory=lambda: SyncReport(remote=""))
+    # "type/id" -> top sidecar, for entities this sync leaves retired on both sides
+    retired: dict[str, str] = field(default_factory=dict)
+
+    def note_retired(self, t: str, eid: str, side: _Versions) -> None:
+        if side.blob is None and side.top > 0:
+            self.retired[f"{t}/{eid}"] = side.sidecars[side.top]
 
 
 # --- git ------------------------------------------------------------------------------------------
@@ -206,11 +221,23 @@ class _Merger:
         self,
         remote: str,
         prefer: Prefer | None,
-        new_sidecar: Callable[[str, str, int, str], str],
+        new_sidecar: Callable[[str, str, int, str | None], str],
+        agreed: dict[str, str] | None = None,
     ) -> None:
         self.remote = remote
         self.prefer = prefer
-        self.new_sidecar = new_sidecar  # (type, id, N, content blob) -> sidecar blob id
+        self.new_sidecar = new_sidecar  # (type, id, N, content blob or None) -> sidecar blob id
+        self.agreed = agreed or {}  # "type/id" -> top sidecar at which the last sync saw it retired
+
+    def _unseen_retirement(self, t: str, eid: str, retired: _Versions, other: _Versions) -> bool:
+        """``retired`` deleted the entity at its top revision and ``other`` stored content above it
+        without having seen that retirement (no earlier sync left it retired on both sides)."""
+        return (
+            retired.blob is None
+            and retired.top > 0
+            and other.blob is not None
+            and self.agreed.get(f"{t}/{eid}") != retired.sidecars[retired.top]
+        )
 
     def plan(self, refs: dict[str, str]) -> _Plan:
         staging = f"{STAGING_PREFIX}{self.remote}/"
@@ -234,6 +261,7 @@ class _Merger:
             # The same revision on both sides (or neither versioned): only the ref itself may differ.
             if ours.blob == theirs.blob:
                 plan.report.up_to_date += 1
+                plan.note_retired(t, eid, ours)
             elif ours.top > 0 and theirs.blob is None:
                 self._take(plan, t, eid, ours, theirs)  # deleted on the remote after that revision
                 plan.report.taken.append(f"{label}@{theirs.top} (deleted)")
@@ -243,9 +271,18 @@ class _Merger:
             else:
                 self._conflict(plan, t, eid, ours, theirs, "the same revision holds different content")
         elif theirs.top > ours.top and _contains(theirs, ours):
+            if self._unseen_retirement(t, eid, ours, theirs):
+                why = f"retired here at revision {ours.top}, while the remote stored revision {theirs.top}"
+                self._conflict(plan, t, eid, ours, theirs, why + " without seeing that retirement")
+                return
             self._take(plan, t, eid, ours, theirs)
             plan.report.taken.append(f"{label}@{theirs.top}")
         elif ours.top > theirs.top and _contains(ours, theirs):
+            if self._unseen_retirement(t, eid, theirs, ours):
+                why = f"retired on the remote at revision {theirs.top}, while this clone stored "
+                why += f"revision {ours.top} without seeing that retirement"
+                self._conflict(plan, t, eid, ours, theirs, why)
+                return
             self._push(plan, t, eid, ours, theirs)
             plan.report.pushed.append(f"{label}@{ours.top}")
         elif ours.blob == theirs.blob and ours.top == theirs.top:
@@ -268,6 +305,7 @@ class _Merger:
                 plan.local.append(RefUpdate(f"{_LOCAL}{t}/v{n}/{eid}", None, oid))
         if ours.blob != theirs.blob:
             plan.local.append(RefUpdate(name, ours.blob, theirs.blob))
+        plan.note_retired(t, eid, theirs)
 
     @staticmethod
     def _push(plan: _Plan, t: str, eid: str, ours: _Versions, theirs: _Versions) -> None:
@@ -276,18 +314,17 @@ class _Merger:
                 plan.push.append((f"{_LOCAL}{t}/v{n}/{eid}", oid, None))
         if ours.blob != theirs.blob:
             plan.push.append((f"{_LOCAL}{t}/{eid}", ours.blob, theirs.blob))
+        plan.note_retired(t, eid, ours)
 
     def _conflict(
         self, plan: _Plan, t: str, eid: str, ours: _Versions, theirs: _Versions, reason: str
     ) -> None:
-        chosen = ours.blob if self.prefer == "ours" else theirs.blob if self.prefer == "theirs" else None
-        if chosen is None:
-            why = reason
-            if self.prefer is not None:
-                why += f"; the {self.prefer} side deleted it, so resolve this one by hand"
-            plan.report.conflicts.append(SyncConflict(t, eid, ours.top, theirs.top, why))
+        if self.prefer is None:
+            plan.report.conflicts.append(SyncConflict(t, eid, ours.top, theirs.top, reason))
             return
-        # A resolution: the chosen content as a new revision above both, here and on the remote.
+        # A resolution: the chosen side as a new revision above both, here and on the remote; when
+        # that side retired the entity (no blob), the new revision is a retirement both sides agree on.
+        chosen = ours.blob if self.prefer == "ours" else theirs.blob
         n = max(ours.top, theirs.top) + 1
         side = self.new_sidecar(t, eid, n, chosen)
         name = f"{_LOCAL}{t}/{eid}"
@@ -300,6 +337,8 @@ class _Merger:
         plan.push.append((f"{_LOCAL}{t}/v{n}/{eid}", side, None))
         if theirs.blob != chosen:
             plan.push.append((name, chosen, theirs.blob))
+        if chosen is None:
+            plan.retired[f"{t}/{eid}"] = side
         plan.report.resolved.append(f"{t}/{eid}@{n} ({self.prefer}: {reason})")
 
 
@@ -331,6 +370,8 @@ def sync(
         )
     refs_dir = RefFiles(_common_dir(repo.path))
     now = clock or fmt.system_clock
+    agreed_at = os.path.join(_common_dir(repo.path), _AGREED_DIR, f"{remote}.json")
+    agreed = _load_agreed(agreed_at)
     try:
         refs_dir.recover()
         for _attempt in range(_ATTEMPTS):
@@ -346,11 +387,11 @@ def sync(
             refs = git.refs()
             project_id, how, identity_updates, identity_push = _identity(repo, refs, remote)
 
-            def new_sidecar(t: str, eid: str, n: int, blob: str, pid: str = project_id) -> str:
+            def new_sidecar(t: str, eid: str, n: int, blob: str | None, pid: str = project_id) -> str:
                 agent = _agent_of(repo, blob)
                 return str(repo.create_blob(fmt.sidecar_blob(t, eid, agent, n, pid, now())))
 
-            plan = _Merger(remote, prefer, new_sidecar).plan(refs)
+            plan = _Merger(remote, prefer, new_sidecar, agreed).plan(refs)
             plan.report.project_id, plan.report.identity = project_id, how
             try:
                 _transaction(refs_dir, identity_updates + plan.local)
@@ -359,6 +400,8 @@ def sync(
             pushes = identity_push + plan.push
             if pushes and not _push(git, remote, pushes):
                 continue  # the remote moved since the fetch: nothing was pushed; fetch and merge again
+            open_keys = {f"{c.entity_type}/{c.entity_id}" for c in plan.report.conflicts}
+            _save_agreed(agreed_at, {k: v for k, v in agreed.items() if k in open_keys} | plan.retired)
             return plan.report
         raise StorageError(
             f"the refs kept changing while syncing with {remote!r} ({_ATTEMPTS} attempts)",
@@ -368,6 +411,34 @@ def sync(
     finally:
         refs_dir.close()
         repo.free()
+
+
+def _load_agreed(path: str) -> dict[str, str]:
+    """The retirements the last sync with this remote left on both sides ("type/id" -> top sidecar)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            loaded = json.load(f)
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: every retirement counts as unseen (a conflict, not a loss)
+    if not isinstance(loaded, dict):
+        return {}
+    return {k: v for k, v in loaded.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _save_agreed(path: str, agreed: dict[str, str]) -> None:
+    """Written whole (temporary file, renamed); a failure only makes later retirements conflicts."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(agreed, f, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("engram sync: could not record the agreed retirements in %s: %s", path, exc)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _check_remote_name(remote: str) -> None:
@@ -411,7 +482,7 @@ def _read(repo: pygit2.Repository, oid: str | None) -> bytes | None:
     return obj.data if isinstance(obj, pygit2.Blob) else None
 
 
-def _agent_of(repo: pygit2.Repository, blob: str) -> str:
+def _agent_of(repo: pygit2.Repository, blob: str | None) -> str:
     try:
         agent = json.loads(_read(repo, blob) or b"{}").get("agent")
     except (ValueError, AttributeError):
