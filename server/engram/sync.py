@@ -47,7 +47,7 @@ from ...tools.errors import Conflict, StorageError
 from . import format as fmt
 from . import identity
 from .identity import STAGING_PREFIX
-from .refs import RefBusy, RefFiles, RefStale, RefUpdate, is_bare_repository
+from .refs import RefBusy, RefFiles, RefStale, RefUpdate, clear_stale_lock, is_bare_repository
 
 __all__ = ["Prefer", "SyncConflict", "SyncReport", "sync"]
 
@@ -560,19 +560,19 @@ def _identity(
 
 
 def _transaction(refs: RefFiles, updates: list[RefUpdate]) -> None:
-    """Apply ``updates`` atomically, waiting out another writer's locks for a while."""
+    """Apply ``updates`` atomically, waiting out another writer's locks for a while; an old empty lock
+    (a crashed writer's) is timed out as the store's writes do, any other is named with its fix."""
     if not updates:
         return
     for _ in range(200):
         try:
             refs.transaction(updates)
             return
-        except RefBusy:
-            time.sleep(0.025)
-    raise StorageError(
-        "the workspace's refs stayed locked by another writer",
-        next_step="retry; if no git, engram or planner process is running, delete the stale .lock files",
-    )
+        except RefBusy as exc:
+            busy = exc
+            if not clear_stale_lock(exc.lock):
+                time.sleep(0.025)
+    raise StorageError(busy.describe(), field="workspace", next_step=busy.remedy())
 
 
 def _push(git: _Git, remote: str, pushes: Iterable[tuple[str, str | None, str | None]]) -> bool:
