@@ -42,7 +42,7 @@ from ...tools.ports import (
     is_entity_id,
 )
 from . import format as fmt
-from . import identity
+from . import identity, syncstate
 from .index import EntityIndex, summarize
 from .inotify import IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_Q_OVERFLOW, Inotify
 from .objects import Landed, create_blob, keep_on_disk, missing_refs, plan_repairs
@@ -346,6 +346,9 @@ class GitRefsStore:
                 write_blob=write_blob,
             )
             if repairs.updates:
+                # Recorded first: a removal for lost content must not travel to a team as a retirement.
+                lost = syncstate.lost_entities(repairs.updates, _split_ref, self._index.revision)
+                syncstate.note_lost(self._common, lost)
                 keep = functools.partial(keep_on_disk, self._objects_dir, written)
                 self._refs.transaction(repairs.updates, check=keep)
             self._refresh()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import pygit2
 
+from .identity import STAGING_PREFIX
 from .refs import RefFiles, RefUpdate, read_small, ref_value, write_all
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,12 @@ def plan_repairs(
     left: list[str] = []
     for ref in missing:
         where = split(ref.name)
-        if where is None:
+        if ref.name.startswith(STAGING_PREFIX):
+            updates.append(RefUpdate(ref.name, ref.oid, None))
+            done.append(
+                f"{ref.name}: a copy fetched from a remote was missing; removed (sync fetches it again)"
+            )
+        elif where is None:
             left.append(f"{ref.name} points at the missing {ref.oid}: {ref.command(workspace)}")
         elif where[2]:
             new = write_blob(sidecar(*where))
@@ -202,6 +208,7 @@ def plan_repairs(
         else:
             updates.append(RefUpdate(ref.name, ref.oid, None))
             done.append(
-                f"{ref.name}: its content was missing; the ref was removed (store that artifact again)"
+                f"{ref.name}: its content was missing; the ref was removed (a sync takes the team's copy "
+                "back; otherwise store that artifact again)"
             )
     return Repairs(updates, done, left)

@@ -29,7 +29,6 @@ matches and the write is refused.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -45,7 +44,7 @@ import pygit2
 
 from ...tools.errors import Conflict, StorageError
 from . import format as fmt
-from . import identity
+from . import identity, syncstate
 from .identity import STAGING_PREFIX
 from .refs import RefBusy, RefFiles, RefStale, RefUpdate, clear_stale_lock, is_bare_repository
 
@@ -63,7 +62,6 @@ _REMOTE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NOT_TYPES = ("remote", "config")
 _ATTEMPTS = 4
 _GIT_TIMEOUT_S = 600
-_AGREED_DIR = "engram-release-planner/sync"
 
 
 @dataclass(slots=True)
@@ -223,11 +221,13 @@ class _Merger:
         prefer: Prefer | None,
         new_sidecar: Callable[[str, str, int, str | None], str],
         agreed: dict[str, str] | None = None,
+        lost: dict[str, str] | None = None,
     ) -> None:
         self.remote = remote
         self.prefer = prefer
         self.new_sidecar = new_sidecar  # (type, id, N, content blob or None) -> sidecar blob id
         self.agreed = agreed or {}  # "type/id" -> top sidecar at which the last sync saw it retired
+        self.lost = lost or {}  # "type/id" -> revision whose content was lost here (removed by repair)
 
     def _unseen_retirement(self, t: str, eid: str, retired: _Versions, other: _Versions) -> bool:
         """``retired`` deleted the entity at its top revision and ``other`` stored content above it
@@ -251,7 +251,11 @@ class _Merger:
     def _one(self, plan: _Plan, key: tuple[str, str], ours: _Versions, theirs: _Versions) -> None:
         t, eid = key
         label = f"{t}/{eid}"
-        if theirs.blob is None and not theirs.sidecars:
+        if self.lost.get(label) == str(ours.top) and ours.blob is None and theirs.blob is not None:
+            # Not a retirement: `repair` removed the ref because its content was lost here.
+            self._take(plan, t, eid, ours, theirs)
+            plan.report.taken.append(f"{label}@{theirs.top} (restored: its content was lost here)")
+        elif theirs.blob is None and not theirs.sidecars:
             self._push(plan, t, eid, ours, theirs)  # only here
             plan.report.pushed.append(f"{label}@{ours.top}")
         elif ours.blob is None and not ours.sidecars:
@@ -370,8 +374,9 @@ def sync(
         )
     refs_dir = RefFiles(_common_dir(repo.path))
     now = clock or fmt.system_clock
-    agreed_at = os.path.join(_common_dir(repo.path), _AGREED_DIR, f"{remote}.json")
-    agreed = _load_agreed(agreed_at)
+    common = _common_dir(repo.path)
+    agreed_at = syncstate.agreed_path(common, remote)
+    agreed, lost = syncstate.load(agreed_at), syncstate.load(syncstate.lost_path(common))
     try:
         refs_dir.recover()
         for _attempt in range(_ATTEMPTS):
@@ -391,7 +396,7 @@ def sync(
                 agent = _agent_of(repo, blob)
                 return str(repo.create_blob(fmt.sidecar_blob(t, eid, agent, n, pid, now())))
 
-            plan = _Merger(remote, prefer, new_sidecar, agreed).plan(refs)
+            plan = _Merger(remote, prefer, new_sidecar, agreed, lost).plan(refs)
             plan.report.project_id, plan.report.identity = project_id, how
             try:
                 _transaction(refs_dir, identity_updates + plan.local)
@@ -401,7 +406,11 @@ def sync(
             if pushes and not _push(git, remote, pushes):
                 continue  # the remote moved since the fetch: nothing was pushed; fetch and merge again
             open_keys = {f"{c.entity_type}/{c.entity_id}" for c in plan.report.conflicts}
-            _save_agreed(agreed_at, {k: v for k, v in agreed.items() if k in open_keys} | plan.retired)
+            try:  # failing here only makes later retirements conflicts, or restores tried again
+                syncstate.save(agreed_at, {k: v for k, v in agreed.items() if k in open_keys} | plan.retired)
+                syncstate.forget_lost(common, lost)
+            except OSError as exc:
+                log.warning("engram sync: could not record this sync's state: %s", exc)
             return plan.report
         raise StorageError(
             f"the refs kept changing while syncing with {remote!r} ({_ATTEMPTS} attempts)",
@@ -411,34 +420,6 @@ def sync(
     finally:
         refs_dir.close()
         repo.free()
-
-
-def _load_agreed(path: str) -> dict[str, str]:
-    """The retirements the last sync with this remote left on both sides ("type/id" -> top sidecar)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            loaded = json.load(f)
-    except (OSError, ValueError):
-        return {}  # none yet, or unreadable: every retirement counts as unseen (a conflict, not a loss)
-    if not isinstance(loaded, dict):
-        return {}
-    return {k: v for k, v in loaded.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def _save_agreed(path: str, agreed: dict[str, str]) -> None:
-    """Written whole (temporary file, renamed); a failure only makes later retirements conflicts."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(agreed, f, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        log.warning("engram sync: could not record the agreed retirements in %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 def _check_remote_name(remote: str) -> None:
