@@ -42,11 +42,11 @@ from typing import Literal
 
 import pygit2
 
-from ...tools.errors import Conflict, StorageError
+from ...tools.errors import Conflict, StorageError, filesystem_error
 from . import format as fmt
 from . import identity, syncstate
 from .identity import STAGING_PREFIX
-from .refs import RefBusy, RefFiles, RefStale, RefUpdate, clear_stale_lock, is_bare_repository
+from .refs import RefBusy, RefFiles, RefPending, RefStale, RefUpdate, clear_stale_lock, is_bare_repository
 
 __all__ = ["Prefer", "SyncConflict", "SyncReport", "sync"]
 
@@ -553,6 +553,10 @@ def _transaction(refs: RefFiles, updates: list[RefUpdate]) -> None:
             busy = exc
             if not clear_stale_lock(exc.lock):
                 time.sleep(0.025)
+        except RefPending as pending:  # committed; the next reader of this clone finishes it
+            raise filesystem_error(pending.cause, doing="updating this clone's refs", stored=True) from None
+        except OSError as exc:
+            raise filesystem_error(exc, doing="updating this clone's refs") from None
     raise StorageError(busy.describe(), field="workspace", next_step=busy.remedy())
 
 

@@ -1,13 +1,16 @@
 """Sync meets a lock file left on a ref it must move: an old empty one is a crashed writer's and is
-timed out, as the server's own writes do; a filled one is named with its fix, never removed."""
+timed out, as the server's own writes do; a filled one is named with its fix, never removed. And a
+disk that fills up while sync moves this clone's refs is named like a write's, not a traceback."""
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
 
 import pytest
+from helpers.faults import Fault, injected, is_lock
 from sync_helpers import Member, Team, git, refs
 
 from release_planner.server.engram.sync import sync
@@ -62,3 +65,19 @@ def test_a_lock_holding_a_value_is_named_with_its_fix_and_kept(tmp_path: Path) -
     assert str(lock) in refused.value.message
     assert f"rm {lock}" in (refused.value.next_step or "")
     assert lock.exists() and refs(alice)[ref] == before
+
+
+def test_a_full_disk_while_sync_moves_this_clones_refs_is_named_and_the_next_sync_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, lock, ref = _teammates_edit_waiting_behind_a_lock(tmp_path)
+    before = refs(alice)[ref]
+
+    with injected(monkeypatch, Fault(is_lock, errno.ENOSPC)) as fault, pytest.raises(StorageError) as full:
+        sync(alice)
+
+    assert fault.fired == 1
+    assert "disk holding the workspace is full" in full.value.message
+    assert "nothing was stored" in full.value.message
+    assert not lock.exists() and refs(alice)[ref] == before
+    assert sync(alice).taken and refs(alice)[ref] == refs(tmp_path / "remote.git")[ref]
