@@ -263,11 +263,15 @@ def _sync(settings: Settings, remote: str, prefer: Any) -> int:
 
 def _repair(settings: Settings) -> int:
     """Exit 0 when every broken ref was put right (or none was found), 1 when some are left."""
+    from ..tools.errors import filesystem_error
     from .app import workspace_of
     from .engram.gitrefs import GitRefsStore
 
-    with GitRefsStore(workspace_of(settings), create=False) as store:
-        done, left = store.repair()
+    try:
+        with GitRefsStore(workspace_of(settings), create=False) as store:
+            done, left = store.repair()
+    except OSError as exc:  # a full disk or a read-only workspace: name it, as a write would
+        raise filesystem_error(exc, doing="repairing the workspace", stored=None) from exc
     for line in done:
         print(f"repaired {line}")
     for line in left:

@@ -10,9 +10,12 @@ and ``git gc`` work again.
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.args import plan_args
@@ -175,3 +178,21 @@ def test_refs_whose_objects_a_prune_took_are_reported_and_repaired(
         assert release_integrity(store) == []
     assert main(["repair", "--workspace", str(workspace)]) == 0
     assert "every ref under refs/engram/ points at an object" in capsys.readouterr().out
+
+
+def test_repair_names_a_file_system_refusal_instead_of_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = tmp_path / "ws"
+    with GitRefsStore(workspace) as store:
+        ReleasePlanner(store).create_release_plan(_plan("5.0.0", "stored"))
+
+    def full_disk(self: GitRefsStore) -> Any:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(workspace / ".git" / "lost.json"))
+
+    monkeypatch.setattr(GitRefsStore, "repair", full_disk)
+
+    assert main(["repair", "--workspace", str(workspace)]) == 1
+    err = capsys.readouterr().err
+    assert "repairing the workspace failed" in err and "disk" in err
+    assert "Traceback" not in err
