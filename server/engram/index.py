@@ -48,27 +48,43 @@ def _kind_key(entity: StoredEntity) -> str | None:
 
 
 class _Multi:
-    """key -> set of ids."""
+    """key -> ids. A key with one id holds the id itself, not a set of one: most keys of a large
+    workspace (a release's version, a link's target) name one or a few entities."""
 
     __slots__ = ("_map",)
 
     def __init__(self) -> None:
-        self._map: dict[str, set[str]] = {}
+        self._map: dict[str, str | set[str]] = {}
 
     def add(self, keys: Iterable[str], entity_id: str) -> None:
+        table = self._map
         for key in keys:
-            self._map.setdefault(key, set()).add(entity_id)
+            ids = table.get(key)
+            if ids is None:
+                table[key] = entity_id
+            elif isinstance(ids, set):
+                ids.add(entity_id)
+            elif ids != entity_id:
+                table[key] = {ids, entity_id}
 
     def discard(self, keys: Iterable[str], entity_id: str) -> None:
+        table = self._map
         for key in keys:
-            ids = self._map.get(key)
-            if ids is not None:
+            ids = table.get(key)
+            if ids is None:
+                continue
+            if isinstance(ids, set):
                 ids.discard(entity_id)
-                if not ids:
-                    del self._map[key]
+                if len(ids) == 1:
+                    table[key] = next(iter(ids))
+            elif ids == entity_id:
+                del table[key]
 
-    def get(self, key: str) -> set[str]:
-        return self._map.get(key, set())
+    def get(self, key: str) -> set[str] | tuple[str, ...]:
+        ids = self._map.get(key)
+        if ids is None:
+            return ()
+        return ids if isinstance(ids, set) else (ids,)
 
     def keys(self) -> list[str]:
         return list(self._map)
@@ -101,14 +117,13 @@ def summarize(entity: StoredEntity, sort_ns: int) -> Summary:
 
 # Loads one entity by what the index holds for it (the git store: its blob id), at a given revision.
 Loader = Callable[[str, str, object, int], StoredEntity | None]
+# Called before an entity's revision or content is used: lets the git store notice a newer version
+# sidecar (and re-read the entity ref with it) without watching every ``v{N}/`` directory.
+Freshen = Callable[[str, str], None]
 
-
-class _Entry:
-    __slots__ = ("ref", "summary")
-
-    def __init__(self, ref: object, summary: Summary) -> None:
-        self.ref = ref  # a blob id (with a loader) or the StoredEntity itself (without one)
-        self.summary = summary
+# One entity in the index: (blob id or the StoredEntity itself, its summary). A tuple, not an object:
+# a large workspace holds one per entity.
+_Entry = tuple[object, Summary]
 
 
 class EntityIndex:
@@ -117,8 +132,11 @@ class EntityIndex:
     With a ``loader`` the index keeps a ``Summary`` and a blob id per entity and loads entities on
     demand (the most recently used are kept), so memory does not grow with the entities' content."""
 
-    def __init__(self, loader: Loader | None = None, cache_size: int = 4096) -> None:
+    def __init__(
+        self, loader: Loader | None = None, cache_size: int = 4096, freshen: Freshen | None = None
+    ) -> None:
         self._loader = loader
+        self._freshen = freshen
         self._cache: OrderedDict[tuple[str, str], tuple[object, StoredEntity]] = OrderedDict()
         self._cache_size = cache_size
         self._entities: dict[str, dict[str, _Entry]] = {t: {} for t in ENTITY_TYPES}
@@ -147,37 +165,50 @@ class EntityIndex:
 
     def put_summary(self, entity_type: str, entity_id: str, summary: Summary, ref: object) -> None:
         t = entity_type
-        self.remove(t, entity_id)
-        self._entities[t][entity_id] = _Entry(ref, summary)
-        self._sorted_ids[t] = None
+        table = self._entities[t]
+        old = table.get(entity_id)
+        if old is None:
+            self._sorted_ids[t] = None
+        elif old[1] == summary:
+            table[entity_id] = (ref, old[1])
+            self._cache.pop((t, entity_id), None)
+            return
+        else:
+            self._unlink(t, entity_id, old[1])
+            self._cache.pop((t, entity_id), None)
+        table[entity_id] = (ref, summary)
         if summary.source is not None and summary.target is not None:
             self._out.add((summary.source,), entity_id)
             self._in.add((summary.target,), entity_id)
         else:
             if summary.releases:
                 self._sorted_releases[t] = None
-            self._release[t].add(summary.releases, entity_id)
+                self._release[t].add(summary.releases, entity_id)
             if summary.kind is not None:
                 self._kind[t].add((summary.kind,), entity_id)
-            self._tag[t].add(set(summary.tags), entity_id)
+            if summary.tags:
+                self._tag[t].add(summary.tags, entity_id)
 
     def remove(self, entity_type: str, entity_id: str) -> None:
         old = self._entities[entity_type].pop(entity_id, None)
         self._cache.pop((entity_type, entity_id), None)
         if old is None:
             return
-        summary = old.summary
         self._sorted_ids[entity_type] = None
+        self._unlink(entity_type, entity_id, old[1])
+
+    def _unlink(self, entity_type: str, entity_id: str, summary: Summary) -> None:
         if summary.source is not None and summary.target is not None:
             self._out.discard((summary.source,), entity_id)
             self._in.discard((summary.target,), entity_id)
         else:
             if summary.releases:
                 self._sorted_releases[entity_type] = None
-            self._release[entity_type].discard(summary.releases, entity_id)
+                self._release[entity_type].discard(summary.releases, entity_id)
             if summary.kind is not None:
                 self._kind[entity_type].discard((summary.kind,), entity_id)
-            self._tag[entity_type].discard(set(summary.tags), entity_id)
+            if summary.tags:
+                self._tag[entity_type].discard(summary.tags, entity_id)
 
     def set_revision(self, entity_type: str, entity_id: str, revision: int) -> None:
         """The highest version sidecar of an id (0 when it has none)."""
@@ -191,6 +222,16 @@ class EntityIndex:
             self.remove(entity_type, entity_id)
         self._revisions[entity_type].clear()
 
+    def ids(self, entity_type: str) -> list[str]:
+        return list(self._entities[entity_type])
+
+    def entries(self, entity_type: str) -> Iterable[tuple[str, _Entry]]:
+        return self._entities[entity_type].items()
+
+    def revision_table(self, entity_type: str) -> dict[str, int]:
+        """id -> highest version sidecar, for the git store to update in bulk (0 is never stored)."""
+        return self._revisions[entity_type]
+
     def _remember(self, key: tuple[str, str], ref: object, entity: StoredEntity) -> None:
         cache = self._cache
         cache[key] = (ref, entity)
@@ -201,6 +242,8 @@ class EntityIndex:
     # --- queries -------------------------------------------------------------------------------
 
     def revision(self, entity_type: str, entity_id: str) -> int:
+        if self._freshen is not None:
+            self._freshen(entity_type, entity_id)
         return self._revisions[entity_type].get(entity_id, 0)
 
     def has(self, entity_type: str, entity_id: str) -> bool:
@@ -208,36 +251,39 @@ class EntityIndex:
 
     def ref(self, entity_type: str, entity_id: str) -> object:
         entry = self._entities[entity_type].get(entity_id)
-        return entry.ref if entry is not None else None
+        return entry[0] if entry is not None else None
 
     def summary(self, entity_type: str, entity_id: str) -> Summary | None:
         entry = self._entities[entity_type].get(entity_id)
-        return entry.summary if entry is not None else None
+        return entry[1] if entry is not None else None
 
     def get(self, entity_type: str, entity_id: str) -> StoredEntity | None:
+        return self._load(entity_type, entity_id)
+
+    def _load(self, entity_type: str, entity_id: str) -> StoredEntity | None:
+        if self._freshen is not None:
+            self._freshen(entity_type, entity_id)  # may replace the entry: read it after
         entry = self._entities[entity_type].get(entity_id)
         if entry is None:
             return None
-        return self._load(entity_type, entity_id, entry)
-
-    def _load(self, entity_type: str, entity_id: str, entry: _Entry) -> StoredEntity | None:
+        ref = entry[0]
         rev = self._revisions[entity_type].get(entity_id, 0)
         if self._loader is None:
-            entity = entry.ref
+            entity = ref
             assert isinstance(entity, StoredEntity)
             return entity if entity.revision == rev else replace(entity, revision=rev)
         key = (entity_type, entity_id)
         hit = self._cache.get(key)
-        if hit is not None and hit[0] == entry.ref:
+        if hit is not None and hit[0] == ref:
             self._cache.move_to_end(key)
             entity = hit[1]
             if entity.revision != rev:
                 entity = replace(entity, revision=rev)
-                self._cache[key] = (entry.ref, entity)
+                self._cache[key] = (ref, entity)
             return entity
-        loaded = self._loader(entity_type, entity_id, entry.ref, rev)
+        loaded = self._loader(entity_type, entity_id, ref, rev)
         if loaded is not None:
-            self._remember(key, entry.ref, loaded)
+            self._remember(key, ref, loaded)
         return loaded
 
     def count(self, entity_type: str) -> int:
@@ -245,14 +291,14 @@ class EntityIndex:
 
     def _sorted(self, entity_type: str, ids: Iterable[str], oldest_first: bool = False) -> list[StoredEntity]:
         table = self._entities[entity_type]
-        hits = [(table[i].summary.sort_ns, i) for i in ids if i in table]
+        hits = [(table[i][1].sort_ns, i) for i in ids if i in table]
         if oldest_first:
             hits.sort()
         else:
             hits.sort(key=lambda hit: (-hit[0], hit[1]))
         out = []
         for _ns, i in hits:
-            entity = self._load(entity_type, i, table[i])
+            entity = self._load(entity_type, i)
             if entity is not None:
                 out.append(entity)
         return out
@@ -274,7 +320,7 @@ class EntityIndex:
             if key is None:
                 continue
             ids = multi.get(key)
-            candidates = set(ids) if candidates is None else candidates & ids
+            candidates = set(ids) if candidates is None else candidates.intersection(ids)
         if candidates is None:
             return self._sorted(entity_type, self._entities[entity_type])
         return self._sorted(entity_type, candidates)
@@ -322,9 +368,9 @@ class EntityIndex:
     def links_to_oldest(self, entity_id: str) -> list[StoredEntity]:
         return self._sorted("relationship", self._in.get(entity_id), oldest_first=True)
 
-    def _oldest(self, ids: set[str]) -> list[Summary]:
+    def _oldest(self, ids: Iterable[str]) -> list[Summary]:
         table = self._entities["relationship"]
-        hits = [(table[i].summary, i) for i in ids if i in table]
+        hits = [(table[i][1], i) for i in ids if i in table]
         hits.sort(key=lambda hit: (hit[0].sort_ns, hit[1]))
         return [hit[0] for hit in hits]
 
