@@ -291,7 +291,7 @@ class GitRefsStore:
                 self._scan.ino = None
             self._refs.close()
             if not self._closed and self._scanned:
-                self._summaries.save(self._scan.cache_rows())
+                self._summaries.save(self._scan.cache_rows)
             if not self._closed:
                 self._repo.free()  # pack files and their maps; the object is unusable afterwards
             self._closed = True
@@ -438,21 +438,17 @@ class GitRefsStore:
         if self._scanned:
             self._scan.refresh()
             return
-        self._summaries.load()
         try:
-            try:
-                self._scan.scan()
-            except OSError as exc:
-                if self._scan.ino is None:
-                    raise
-                log.warning("engram store: inotify failed (%s); watching refs by stat from now on", exc)
-                self._scan.ino.close()
-                self._scan.ino = None
-                self._scan.scan()
-        finally:
-            self._summaries.release()
+            self._scan.scan(cached=True)
+        except OSError as exc:
+            if self._scan.ino is None:
+                raise
+            log.warning("engram store: inotify failed (%s); watching refs by stat from now on", exc)
+            self._scan.ino.close()
+            self._scan.ino = None
+            self._scan.scan(cached=True)
         self._scanned = True
-        self._summaries.save(self._scan.cache_rows())
+        self._summaries.save(self._scan.cache_rows)
         _trim_heap()
 
     def _freshen(self, t: str, eid: str) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import bisect
 import re
+import sys
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -47,14 +48,18 @@ def _kind_key(entity: StoredEntity) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+_SMALL = 8  # up to this many ids a key holds a tuple; more, a set
+
+
 class _Multi:
-    """key -> ids. A key with one id holds the id itself, not a set of one: most keys of a large
-    workspace (a release's version, a link's target) name one or a few entities."""
+    """key -> ids. A key with one id holds the id itself, a key with a few a tuple, only a key with
+    many a set: most keys of a large workspace (a release's version, a link's end) name one or a few
+    entities, and a set of one costs four times a tuple of two."""
 
     __slots__ = ("_map",)
 
     def __init__(self) -> None:
-        self._map: dict[str, str | set[str]] = {}
+        self._map: dict[str, str | tuple[str, ...] | set[str]] = {}
 
     def add(self, keys: Iterable[str], entity_id: str) -> None:
         table = self._map
@@ -62,10 +67,14 @@ class _Multi:
             ids = table.get(key)
             if ids is None:
                 table[key] = entity_id
-            elif isinstance(ids, set):
+            elif isinstance(ids, str):
+                if ids != entity_id:
+                    table[key] = (ids, entity_id)
+            elif isinstance(ids, tuple):
+                if entity_id not in ids:
+                    table[key] = (*ids, entity_id) if len(ids) < _SMALL else {*ids, entity_id}
+            else:
                 ids.add(entity_id)
-            elif ids != entity_id:
-                table[key] = {ids, entity_id}
 
     def discard(self, keys: Iterable[str], entity_id: str) -> None:
         table = self._map
@@ -73,21 +82,39 @@ class _Multi:
             ids = table.get(key)
             if ids is None:
                 continue
-            if isinstance(ids, set):
+            if isinstance(ids, str):
+                if ids == entity_id:
+                    del table[key]
+                continue
+            if entity_id not in ids:
+                continue
+            rest = tuple(i for i in ids if i != entity_id)
+            if isinstance(ids, set) and len(rest) > _SMALL:
                 ids.discard(entity_id)
-                if len(ids) == 1:
-                    table[key] = next(iter(ids))
-            elif ids == entity_id:
-                del table[key]
+            else:
+                table[key] = rest[0] if len(rest) == 1 else rest
 
-    def get(self, key: str) -> set[str] | tuple[str, ...]:
+    def get(self, key: str) -> Collection[str]:
         ids = self._map.get(key)
         if ids is None:
             return ()
-        return ids if isinstance(ids, set) else (ids,)
+        return (ids,) if isinstance(ids, str) else ids
 
     def keys(self) -> list[str]:
         return list(self._map)
+
+
+_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def intern_tuple(items: Iterable[str]) -> tuple[str, ...]:
+    """One shared tuple per distinct value (a workspace's entities share a few tag and release sets)."""
+    value = tuple(sys.intern(x) for x in items)
+    if not value:
+        return ()
+    if len(_TUPLES) > 100_000:
+        _TUPLES.clear()
+    return _TUPLES.setdefault(value, value)
 
 
 class Summary(NamedTuple):
@@ -108,11 +135,13 @@ class Summary(NamedTuple):
 def summarize(entity: StoredEntity, sort_ns: int) -> Summary:
     rec = entity.record
     if isinstance(rec, LinkRecord):
-        return Summary(
-            sort_ns, (), None, (), rec.source_id, rec.target_id, rec.active, rec.direction == "bidirectional"
-        )
-    releases = tuple(sorted(_release_keys(entity)))
-    return Summary(sort_ns, releases, _kind_key(entity), tuple(rec.tags), None, None, True, False)
+        source, target = sys.intern(rec.source_id), sys.intern(rec.target_id)
+        return Summary(sort_ns, (), None, (), source, target, rec.active, rec.direction == "bidirectional")
+    releases = intern_tuple(sorted(_release_keys(entity)))
+    kind = _kind_key(entity)
+    return Summary(
+        sort_ns, releases, sys.intern(kind) if kind else kind, intern_tuple(rec.tags), None, None, True, False
+    )
 
 
 # Loads one entity by what the index holds for it (the git store: its blob id), at a given revision.
@@ -142,8 +171,10 @@ class EntityIndex:
         self._entities: dict[str, dict[str, _Entry]] = {t: {} for t in ENTITY_TYPES}
         self._revisions: dict[str, dict[str, int]] = {t: {} for t in ENTITY_TYPES}
         self._release: dict[str, _Multi] = {t: _Multi() for t in ENTITY_TYPES}
-        self._kind: dict[str, _Multi] = {t: _Multi() for t in ENTITY_TYPES}
-        self._tag: dict[str, _Multi] = {t: _Multi() for t in ENTITY_TYPES}
+        # By kind and by tag: built for a type by its first query that asks (the planner's own reads
+        # never do), then kept up to date.
+        self._kind: dict[str, _Multi | None] = {t: None for t in ENTITY_TYPES}
+        self._tag: dict[str, _Multi | None] = {t: None for t in ENTITY_TYPES}
         self._out = _Multi()
         self._in = _Multi()
         self._sorted_ids: dict[str, list[str] | None] = {t: None for t in ENTITY_TYPES}
@@ -184,10 +215,14 @@ class EntityIndex:
             if summary.releases:
                 self._sorted_releases[t] = None
                 self._release[t].add(summary.releases, entity_id)
-            if summary.kind is not None:
-                self._kind[t].add((summary.kind,), entity_id)
-            if summary.tags:
-                self._tag[t].add(summary.tags, entity_id)
+            self._link_optional(t, entity_id, summary)
+
+    def _link_optional(self, t: str, entity_id: str, summary: Summary) -> None:
+        kinds, tags = self._kind[t], self._tag[t]
+        if kinds is not None and summary.kind is not None:
+            kinds.add((summary.kind,), entity_id)
+        if tags is not None and summary.tags:
+            tags.add(summary.tags, entity_id)
 
     def remove(self, entity_type: str, entity_id: str) -> None:
         old = self._entities[entity_type].pop(entity_id, None)
@@ -205,10 +240,11 @@ class EntityIndex:
             if summary.releases:
                 self._sorted_releases[entity_type] = None
                 self._release[entity_type].discard(summary.releases, entity_id)
-            if summary.kind is not None:
-                self._kind[entity_type].discard((summary.kind,), entity_id)
-            if summary.tags:
-                self._tag[entity_type].discard(summary.tags, entity_id)
+            kinds, tags = self._kind[entity_type], self._tag[entity_type]
+            if kinds is not None and summary.kind is not None:
+                kinds.discard((summary.kind,), entity_id)
+            if tags is not None and summary.tags:
+                tags.discard(summary.tags, entity_id)
 
     def set_revision(self, entity_type: str, entity_id: str, revision: int) -> None:
         """The highest version sidecar of an id (0 when it has none)."""
@@ -312,18 +348,28 @@ class EntityIndex:
         tag: str | None = None,
     ) -> list[StoredEntity]:
         candidates: set[str] | None = None
+        if (kind is not None and self._kind[entity_type] is None) or (
+            tag is not None and self._tag[entity_type] is None
+        ):
+            self._build_optional(entity_type)
         for multi, key in (
             (self._release[entity_type], normalize_release(release) if release is not None else None),
             (self._kind[entity_type], kind),
             (self._tag[entity_type], tag),
         ):
-            if key is None:
+            if key is None or multi is None:
                 continue
             ids = multi.get(key)
             candidates = set(ids) if candidates is None else candidates.intersection(ids)
         if candidates is None:
             return self._sorted(entity_type, self._entities[entity_type])
         return self._sorted(entity_type, candidates)
+
+    def _build_optional(self, t: str) -> None:
+        self._kind[t], self._tag[t] = _Multi(), _Multi()  # both rebuilt whole
+        for entity_id, (_ref, summary) in self._entities[t].items():
+            if summary.source is None or summary.target is None:
+                self._link_optional(t, entity_id, summary)
 
     def releases(self, entity_type: EntityType) -> list[str]:
         cached = self._sorted_releases[entity_type]

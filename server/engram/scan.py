@@ -92,7 +92,6 @@ class RefScanner:
         self.ino = ino
         self._loose: dict[str, set[str]] = {t: set() for t in ENTITY_TYPES}  # names with a loose file
         self._shadow: dict[str, dict[str, str]] = {t: {} for t in ENTITY_TYPES}  # packed under loose
-        self._packed_side: dict[str, dict[str, int]] = {t: {} for t in ENTITY_TYPES}  # highest packed N
         self._problems: dict[tuple[str, str], tuple[str, str]] = {}  # (type, name) -> (value, why)
         self._packed_sig: Sig | None = None
         self._dir_sigs: dict[str, tuple[Sig | None, int]] = {}
@@ -126,23 +125,27 @@ class RefScanner:
 
     def _recount(self, t: str, eid: str) -> bool:
         """The entity's highest version sidecar, from the revision known: up while ``v{N+1}/{id}``
-        exists, down while ``v{N}/{id}`` does not (only a hand-made deletion removes one). True if
-        the revision grew."""
+        exists, else down while ``v{N}/{id}`` exists neither loose nor packed (only a hand-made
+        deletion removes a sidecar). True if the revision grew."""
         revs = self._index.revision_table(t)
         before = n = revs.get(eid, 0)
         base = os.path.join(self._engram, t)
-        packed = self._packed_side[t].get(eid, 0)
-
-        def exists(k: int) -> bool:
-            return k <= packed or os.path.lexists(os.path.join(base, f"v{k}", eid))
-
-        while n > 0 and not exists(n):
-            n -= 1
-        while exists(n + 1):
+        while os.path.lexists(os.path.join(base, f"v{n + 1}", eid)):
             n += 1
+        if n == before:
+            while (
+                n > 0
+                and not os.path.lexists(os.path.join(base, f"v{n}", eid))
+                and not self._packed_has(t, eid, n)
+            ):
+                n -= 1
         if n != before:
             self._index.set_revision(t, eid, n)
         return n > before
+
+    def _packed_has(self, t: str, eid: str, n: int) -> bool:
+        raw = read_all(self._packed_path) or b""
+        return f" refs/engram/{t}/v{n}/{eid}\n".encode() in raw
 
     def own_write(self, t: str, eid: str, revision: int, blob_oid: str | None) -> None:
         """This store's own transaction landed: the entity ref is now a loose file (or gone)."""
@@ -170,9 +173,10 @@ class RefScanner:
 
     # --- scanning -------------------------------------------------------------------------------
 
-    def scan(self, types: Iterable[str] = ENTITY_TYPES) -> None:
+    def scan(self, types: Iterable[str] = ENTITY_TYPES, *, cached: bool = False) -> None:
         """List the types' directories (sidecars first, then entity refs) and packed-refs, and bring
-        the index in line with them. Runs at first use and after an inotify overflow."""
+        the index in line with them. Runs at first use (``cached``: with the summary cache, so only
+        blobs it does not know are read) and after an inotify overflow."""
         types = [t for t in types if t in ENTITY_TYPES]
         if self.ino is not None:
             self.ino.watch(self._common, ("git",))
@@ -189,18 +193,34 @@ class RefScanner:
         del raw
         for t in types:
             revs = self._index.revision_table(t)
-            self._packed_side[t] = packed_sides[t]
             for side in (packed_sides[t], revisions[t]):
                 for eid, n in side.items():
                     if n > revs.get(eid, 0):
                         revs[eid] = n
             loose = values[t]
             self._shadow[t] = {eid: v for eid, v in packed[t].items() if eid in loose}
-            merged = packed[t]
-            merged.update(loose)
-            self._reconcile(t, merged)  # revisions are fresh from the listing: no probing
-        del packed, packed_sides
+            packed[t].update(loose)
+            values[t] = packed[t]
+        del packed, packed_sides, revisions
+        if cached:
+            self._preload(values)
+        for t in types:
+            self._reconcile(t, values[t])  # revisions are fresh from the listing: no probing
         self._sync_packed()  # a partial scan read packed-refs for its types only
+
+    def _preload(self, values: dict[str, dict[str, str]]) -> None:
+        """Entities whose ref names a blob the summary cache knows, straight from its rows."""
+        index, problems = self._index, self._problems
+        for oid, t, eid, what in self._summaries.rows():
+            current = values.get(t, {}).get(eid)
+            if current != oid:
+                continue
+            if isinstance(what, Summary):
+                problems.pop((t, eid), None)
+                index.put_summary(t, eid, what, current)
+            else:
+                index.remove(t, eid)
+                problems[(t, eid)] = (current, what)
 
     def _list_type(self, t: str, *, with_sidecars: bool) -> tuple[dict[str, int], dict[str, str]]:
         """(highest loose sidecar per id if asked, loose entity ref values) of one type directory."""
@@ -361,13 +381,9 @@ class RefScanner:
         del raw
         for t in ENTITY_TYPES:
             revs = self._index.revision_table(t)
-            old_sides, self._packed_side[t] = self._packed_side[t], sides[t]
             for eid, n in sides[t].items():
                 if n > revs.get(eid, 0):
                     revs[eid] = n
-            for eid, n in old_sides.items():
-                if sides[t].get(eid, 0) < n:
-                    self._recount(t, eid)  # a sidecar left packed-refs: it must be loose now
             loose = self._loose[t]
             values = packed[t]
             self._shadow[t] = {eid: values[eid] for eid in loose if eid in values}
@@ -429,9 +445,6 @@ class RefScanner:
             return "the ref name is not a lowercase UUID, so this store cannot address it"
         if not OID_RE.match(value):
             return f"the ref does not point at an object ({value[:60]!r})"
-        known = self._summaries.lookup(value, t, eid)
-        if known is not None:
-            return known
         raw = self._read_blob(value)
         if raw is None:
             return f"the ref points at {value}, which is missing or not a blob"

@@ -3,14 +3,16 @@ what it keeps per entity must stay small (its index holds summaries, not refs or
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from release_planner.server.engram.gitrefs import GitRefsStore
-from release_planner.tools.ports import Change, TaskRecord, new_entity_id
+from release_planner.tools.ports import Change, ContextRecord, LinkRecord, TaskRecord, new_entity_id
 
 _VDIR = re.compile(r"/v[0-9]+(/|$)")
 
@@ -81,3 +83,35 @@ def test_revisions_written_by_another_store_are_seen_without_watching_version_di
             assert seen is not None
             assert (seen.revision, seen.title) == (n + 1, f"Release v1.0.0 - Moved {n}")
         assert [e.id for e in reader.find("task", release="1.0.0")] == [task]
+
+
+def _many(path: Path, releases: int) -> None:
+    with GitRefsStore(path) as store:
+        for i in range(releases):
+            task, ctx = new_entity_id(), new_entity_id()
+            store.commit(
+                [
+                    Change(task, TaskRecord(title=f"Release v1.{i}.0 - Many", tags=("release", f"v1.{i}.0"))),
+                    Change(ctx, ContextRecord(title=f"Release Plan: v1.{i}.0 - Many", content="x" * 2000)),
+                    Change(new_entity_id(), LinkRecord(task, "task", ctx, "context", "references")),
+                ]
+            )
+
+
+def test_a_restarted_store_keeps_a_few_hundred_bytes_per_entity(tmp_path: Path) -> None:
+    _many(tmp_path, 300)  # 900 entities, their summaries cached by the first store
+    gc.collect()
+    tracemalloc.start()
+    try:
+        store = GitRefsStore(tmp_path)
+        store.warm()
+        gc.collect()
+        held, _peak = tracemalloc.get_traced_memory()
+        assert len(store.releases("task")) == 300
+        store.close()
+    finally:
+        tracemalloc.stop()
+    # Before issue 13's compaction a restarted store held ~1,700 bytes per entity (names of every ref
+    # and sidecar, a set of sidecar numbers and a set per secondary key, the cache's rows read whole);
+    # now ~600.
+    assert held / 900 < 850, f"{held / 900:.0f} bytes per entity"
