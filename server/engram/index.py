@@ -76,6 +76,13 @@ class _Multi:
             else:
                 ids.add(entity_id)
 
+    def add_one(self, key: str, entity_id: str) -> None:
+        ids = self._map.get(key)
+        if ids is None:
+            self._map[key] = entity_id
+        else:
+            self.add((key,), entity_id)
+
     def discard(self, keys: Iterable[str], entity_id: str) -> None:
         table = self._map
         for key in keys:
@@ -208,13 +215,18 @@ class EntityIndex:
             self._unlink(t, entity_id, old[1])
             self._cache.pop((t, entity_id), None)
         table[entity_id] = (ref, summary)
-        if summary.source is not None and summary.target is not None:
-            self._out.add((summary.source,), entity_id)
-            self._in.add((summary.target,), entity_id)
-        else:
-            if summary.releases:
-                self._sorted_releases[t] = None
-                self._release[t].add(summary.releases, entity_id)
+        _ns, releases, kind, tags, source, target, _active, _bidir = summary
+        if source is not None and target is not None:
+            self._out.add_one(source, entity_id)
+            self._in.add_one(target, entity_id)
+            return
+        if releases:
+            self._sorted_releases[t] = None
+            if len(releases) == 1:
+                self._release[t].add_one(releases[0], entity_id)
+            else:
+                self._release[t].add(releases, entity_id)
+        if (kind is not None and self._kind[t] is not None) or (tags and self._tag[t] is not None):
             self._link_optional(t, entity_id, summary)
 
     def _link_optional(self, t: str, entity_id: str, summary: Summary) -> None:

@@ -211,16 +211,19 @@ class RefScanner:
     def _preload(self, values: dict[str, dict[str, str]]) -> None:
         """Entities whose ref names a blob the summary cache knows, straight from its rows."""
         index, problems = self._index, self._problems
+        put = index.put_summary
+        empty: dict[str, str] = {}
         for oid, t, eid, what in self._summaries.rows():
-            current = values.get(t, {}).get(eid)
+            current = values.get(t, empty).get(eid)
             if current != oid:
                 continue
-            if isinstance(what, Summary):
-                problems.pop((t, eid), None)
-                index.put_summary(t, eid, what, current)
-            else:
+            if isinstance(what, str):
                 index.remove(t, eid)
                 problems[(t, eid)] = (current, what)
+                continue
+            if problems:
+                problems.pop((t, eid), None)
+            put(t, eid, what, current)
 
     def _list_type(self, t: str, *, with_sidecars: bool) -> tuple[dict[str, int], dict[str, str]]:
         """(highest loose sidecar per id if asked, loose entity ref values) of one type directory."""

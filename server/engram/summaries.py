@@ -5,8 +5,8 @@ it has not seen before. The file lives in the repository's git dir (never in the
 replaced atomically (write a temporary file, rename it into place), and anything unreadable in it
 is ignored: the worst a damaged cache costs is a full read of the blobs.
 
-After a header and a table of the distinct tag and release lists, it is one JSON array per entity
-per line, read one line at a time while the first scan runs: a large workspace's
+After a header (with the SHA-256 of the rest) and a table of the distinct tag and release lists, it
+is one JSON array per entity per line, read one line at a time while the first scan runs: a large workspace's
 rows never sit in memory all at once, and what a row leaves behind is exactly what the index keeps
 (loading the whole table first left the heap fragmented by 100,000 short-lived rows).
 """
@@ -14,6 +14,7 @@ rows never sit in memory all at once, and what a row leaves behind is exactly wh
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import sys
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 CACHE_FILE = "engram-release-planner/summaries-v2.jsonl"
 _OLD_FILES = ("engram-release-planner/summaries-v1.json",)
-_HEADER = b'{"version":2}\n'
 
 # One cached row: (blob id, type, id, a Summary or the reason the blob is unreadable).
 Row = tuple[str, str, str, Summary | str]
@@ -54,58 +54,37 @@ def _line(oid: str, t: str, eid: str, what: object, sets: dict[tuple[str, ...], 
     return orjson.dumps(row) + b"\n"
 
 
-def _sets(raw: bytes) -> list[tuple[str, ...]] | None:
-    """The file's table of tag and release lists (rows name them by position)."""
-    try:
-        table = orjson.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(table, list) or not all(
-        isinstance(x, list) and all(isinstance(y, str) for y in x) for x in table
-    ):
-        return None
-    return [intern_tuple(x) for x in table]
+def _header(digest: str) -> bytes:
+    return b'{"version":2,"sha256":"' + digest.encode() + b'"}\n'
 
 
-def _row(raw: bytes, sets: list[tuple[str, ...]]) -> Row | None:
-    """One line back as a row; None if it is malformed."""
-    try:
-        row = orjson.loads(raw)
-    except ValueError:
-        return None
-    if type(row) is not list or len(row) not in (4, 11):
-        return None
-    oid, t, eid = row[0], row[1], row[2]
-    if type(oid) is not str or type(t) is not str or type(eid) is not str:
-        return None
-    if len(row) == 4:
-        return (oid, t, eid, row[3]) if type(row[3]) is str else None
-    sort_ns, releases, kind, tags, source, target, active, bidir = row[3:]
-    if not (
-        type(sort_ns) is int
-        and type(releases) is int
-        and type(tags) is int
-        and 0 <= releases < len(sets)
-        and 0 <= tags < len(sets)
-        and (kind is None or type(kind) is str)
-        and (source is None or type(source) is str)
-        and (target is None or type(target) is str)
-        and type(active) is bool
-        and type(bidir) is bool
-    ):
-        return None
+_BLANK = _header("0" * 64)  # written first, overwritten in place once the body's digest is known
+
+
+def _rows(data: bytes, start: int) -> Iterator[Row]:
+    """The rows after ``start``, once the digest matched: written by ``save``, so well formed."""
+    end = len(data)
+    view = memoryview(data)
+    nl = data.find(b"\n", start)
+    sets = [intern_tuple(x) for x in orjson.loads(view[start:nl])]
     intern = sys.intern
-    summary = Summary(
-        sort_ns,
-        sets[releases],
-        intern(kind) if kind is not None else None,
-        sets[tags],
-        intern(source) if source is not None else None,
-        intern(target) if target is not None else None,
-        active,
-        bidir,
-    )
-    return oid, t, eid, summary
+    make = tuple.__new__
+    pos = nl + 1
+    while pos < end:
+        nl = data.find(b"\n", pos)
+        row = orjson.loads(view[pos:nl])
+        pos = nl + 1
+        if len(row) == 4:
+            yield row[0], row[1], row[2], row[3]
+            continue
+        oid, t, eid, sort_ns, releases, kind, tags, source, target, active, bidir = row
+        if kind is not None:
+            kind = intern(kind)
+        if source is not None:
+            source = intern(source)
+            target = intern(target)
+        fields = (sort_ns, sets[releases], kind, sets[tags], source, target, active, bidir)
+        yield oid, t, eid, make(Summary, fields)
 
 
 class SummaryCache:
@@ -117,30 +96,30 @@ class SummaryCache:
         self.dirty = False
 
     def rows(self) -> Iterator[Row]:
-        """The cached rows, one at a time; a damaged file yields what it can and marks itself dirty."""
+        """The cached rows, one at a time. The file is trusted only whole: its header holds the
+        SHA-256 of the rest, and any mismatch (a torn or edited file) ignores it and marks it dirty."""
         try:
-            fh = open(self.path, "rb")  # noqa: SIM115 - closed below, also when the caller stops early
+            with open(self.path, "rb") as fh:
+                data = fh.read()
         except FileNotFoundError:
             return
         except OSError as exc:
             log.info("engram store: ignoring the unreadable summary cache %s (%s)", self.path, exc)
             self.dirty = True
             return
-        with fh:
-            try:
-                sets = _sets(fh.readline()) if fh.readline() == _HEADER else None
-                if sets is None:
-                    self.dirty = True
-                    return
-                for raw in fh:
-                    row = _row(raw, sets)
-                    if row is None:
-                        self.dirty = True
-                        continue
-                    yield row
-            except OSError as exc:
-                log.info("engram store: ignoring the rest of the summary cache %s (%s)", self.path, exc)
-                self.dirty = True
+        start = len(_BLANK)
+        body = memoryview(data)[start:]
+        if data[:start] != _header(hashlib.sha256(body).hexdigest()):
+            log.info(
+                "engram store: ignoring the summary cache %s (not written whole by this version)", self.path
+            )
+            self.dirty = True
+            return
+        try:
+            yield from _rows(data, start)
+        except (ValueError, TypeError, IndexError) as exc:  # not expected: the digest matched
+            log.info("engram store: ignoring the rest of the summary cache %s (%s)", self.path, exc)
+            self.dirty = True
 
     def save(self, rows: Callable[[], Iterable[tuple[str, str, str, object]]]) -> None:
         """Write ``rows()`` (called twice: the table of tag and release lists first, then the rows)."""
@@ -154,16 +133,22 @@ class SummaryCache:
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            digest = hashlib.sha256()
             with open(tmp, "wb") as fh:
-                fh.write(_HEADER)
-                fh.write(orjson.dumps(list(sets)) + b"\n")
-                chunk: list[bytes] = []
+                fh.write(_BLANK)
+                chunk: list[bytes] = [orjson.dumps(list(sets)) + b"\n"]
                 for oid, t, eid, what in rows():
                     chunk.append(_line(oid, t, eid, what, sets))
                     if len(chunk) >= 4096:
-                        fh.write(b"".join(chunk))
+                        block = b"".join(chunk)
+                        digest.update(block)
+                        fh.write(block)
                         chunk.clear()
-                fh.write(b"".join(chunk))
+                block = b"".join(chunk)
+                digest.update(block)
+                fh.write(block)
+                fh.seek(0)
+                fh.write(_header(digest.hexdigest()))
             os.replace(tmp, self.path)
             self.dirty = False
             for old in _OLD_FILES:
