@@ -291,7 +291,7 @@ class GitRefsStore:
                 self._scan.ino = None
             self._refs.close()
             if not self._closed and self._scanned:
-                self._summaries.save(self._scan.cache_rows)
+                self._summaries.save(self._scan.cache_rows, self._scan.packed_state)
             if not self._closed:
                 self._repo.free()  # pack files and their maps; the object is unusable afterwards
             self._closed = True
@@ -448,7 +448,7 @@ class GitRefsStore:
             self._scan.ino = None
             self._scan.scan(cached=True)
         self._scanned = True
-        self._summaries.save(self._scan.cache_rows)
+        self._summaries.save(self._scan.cache_rows, self._scan.packed_state)
         _trim_heap()
 
     def _freshen(self, t: str, eid: str) -> None:

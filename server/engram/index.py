@@ -77,11 +77,18 @@ class _Multi:
                 ids.add(entity_id)
 
     def add_one(self, key: str, entity_id: str) -> None:
-        ids = self._map.get(key)
+        table = self._map
+        ids = table.get(key)
         if ids is None:
-            self._map[key] = entity_id
+            table[key] = entity_id
+        elif isinstance(ids, str):
+            if ids != entity_id:
+                table[key] = (ids, entity_id)
+        elif isinstance(ids, tuple):
+            if entity_id not in ids:
+                table[key] = (*ids, entity_id) if len(ids) < _SMALL else {*ids, entity_id}
         else:
-            self.add((key,), entity_id)
+            ids.add(entity_id)
 
     def discard(self, keys: Iterable[str], entity_id: str) -> None:
         table = self._map
@@ -116,7 +123,7 @@ _TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 def intern_tuple(items: Iterable[str]) -> tuple[str, ...]:
     """One shared tuple per distinct value (a workspace's entities share a few tag and release sets)."""
-    value = tuple(sys.intern(x) for x in items)
+    value = tuple(map(sys.intern, items))
     if not value:
         return ()
     if len(_TUPLES) > 100_000:

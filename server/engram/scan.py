@@ -34,7 +34,7 @@ from .refs import (
     ref_value,
     stat_sig,
 )
-from .summaries import SummaryCache
+from .summaries import Packed, Snapshot, SummaryCache, packed_digest
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,12 @@ class RefScanner:
         if len(types) == len(ENTITY_TYPES):
             self._packed_sig = stat_sig(self._packed_path)  # before reading: a change shows up next time
         raw = read_all(self._packed_path) or b""
-        packed, packed_sides = parse_packed(raw, types)
+        snapshot = self._summaries.load() if cached else None
+        if snapshot is not None and snapshot.packed_sha == packed_digest(raw):
+            packed, packed_sides = snapshot.packed(types)  # packed-refs as the cache saw it
+        else:
+            packed, packed_sides = parse_packed(raw, types)
+            self._summaries.dirty = True  # save the packed-refs read now with the next save
         del raw
         for t in types:
             revs = self._index.revision_table(t)
@@ -202,28 +207,38 @@ class RefScanner:
             packed[t].update(loose)
             values[t] = packed[t]
         del packed, packed_sides, revisions
-        if cached:
-            self._preload(values)
+        if snapshot is not None:
+            self._preload(values, snapshot)
+            del snapshot
         for t in types:
             self._reconcile(t, values[t])  # revisions are fresh from the listing: no probing
         self._sync_packed()  # a partial scan read packed-refs for its types only
 
-    def _preload(self, values: dict[str, dict[str, str]]) -> None:
+    def _preload(self, values: dict[str, dict[str, str]], snapshot: Snapshot) -> None:
         """Entities whose ref names a blob the summary cache knows, straight from its rows."""
         index, problems = self._index, self._problems
         put = index.put_summary
         empty: dict[str, str] = {}
-        for oid, t, eid, what in self._summaries.rows():
-            current = values.get(t, empty).get(eid)
-            if current != oid:
-                continue
-            if isinstance(what, str):
-                index.remove(t, eid)
-                problems[(t, eid)] = (current, what)
-                continue
-            if problems:
-                problems.pop((t, eid), None)
-            put(t, eid, what, current)
+        try:
+            for oid, t, eid, what in snapshot.rows():
+                current = values.get(t, empty).get(eid)
+                if current != oid:
+                    continue
+                if isinstance(what, str):
+                    index.remove(t, eid)
+                    problems[(t, eid)] = (current, what)
+                    continue
+                if problems:
+                    problems.pop((t, eid), None)
+                put(t, eid, what, current)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # not expected: its digest matched
+            log.info("engram store: ignoring the rest of the summary cache (%s)", exc)
+            self._summaries.dirty = True
+
+    def packed_state(self) -> tuple[str, Packed]:
+        """packed-refs read now: its digest and its entity refs and sidecars (for the cache)."""
+        raw = read_all(self._packed_path) or b""
+        return packed_digest(raw), parse_packed(raw, ENTITY_TYPES)
 
     def _list_type(self, t: str, *, with_sidecars: bool) -> tuple[dict[str, int], dict[str, str]]:
         """(highest loose sidecar per id if asked, loose entity ref values) of one type directory."""

@@ -1,14 +1,16 @@
-"""A persistent cache of what the index keeps per entity, keyed by blob id.
+"""A persistent cache of what the index keeps per entity, keyed by blob id, and of packed-refs.
 
 A blob id names its content, so a cached summary can never be stale: a restart reads only the blobs
-it has not seen before. The file lives in the repository's git dir (never in the work tree), is
-replaced atomically (write a temporary file, rename it into place), and anything unreadable in it
-is ignored: the worst a damaged cache costs is a full read of the blobs.
+it has not seen before. Beside the summaries the file keeps what ``packed-refs`` held when it was
+written (its entity refs and highest version sidecars) under the SHA-256 of that file's bytes, so a
+restart on an unchanged ``packed-refs`` does not parse it again. The file lives in the repository's
+git dir (never in the work tree), is replaced atomically (write a temporary file, rename it into
+place), and carries the SHA-256 of its own body: a torn, edited or unreadable cache is ignored whole,
+which costs a full read of the blobs and nothing else.
 
-After a header (with the SHA-256 of the rest) and a table of the distinct tag and release lists, it
-is one JSON array per entity per line, read one line at a time while the first scan runs: a large workspace's
-rows never sit in memory all at once, and what a row leaves behind is exactly what the index keeps
-(loading the whole table first left the heap fragmented by 100,000 short-lived rows).
+The body is one JSON object of columns per entity type (ids, blob ids, sort keys, ...), so it loads in
+one ``orjson`` call into lists whose items are what the index keeps, rather than 100,000 short-lived
+rows that would leave the heap fragmented.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import compress
+from typing import Any
 
 import orjson
 
@@ -26,129 +31,216 @@ from .index import Summary, intern_tuple
 
 log = logging.getLogger(__name__)
 
-CACHE_FILE = "engram-release-planner/summaries-v2.jsonl"
-_OLD_FILES = ("engram-release-planner/summaries-v1.json",)
+CACHE_FILE = "engram-release-planner/summaries-v3.json"
+_OLD_FILES = ("engram-release-planner/summaries-v1.json", "engram-release-planner/summaries-v2.jsonl")
+_VERSION = 3
 
 # One cached row: (blob id, type, id, a Summary or the reason the blob is unreadable).
 Row = tuple[str, str, str, Summary | str]
-
-
-def _line(oid: str, t: str, eid: str, what: object, sets: dict[tuple[str, ...], int]) -> bytes:
-    if isinstance(what, Summary):
-        sort_ns, releases, kind, tags, source, target, active, bidir = what
-        row: list[object] = [
-            oid,
-            t,
-            eid,
-            sort_ns,
-            sets[releases],
-            kind,
-            sets[tags],
-            source,
-            target,
-            active,
-            bidir,
-        ]
-    else:
-        row = [oid, t, eid, str(what)]
-    return orjson.dumps(row) + b"\n"
+# packed-refs as ``scan.parse_packed`` reads it: type -> id -> entity ref value, type -> id -> N.
+Packed = tuple[dict[str, dict[str, str]], dict[str, dict[str, int]]]
 
 
 def _header(digest: str) -> bytes:
-    return b'{"version":2,"sha256":"' + digest.encode() + b'"}\n'
+    return b'{"version":3,"sha256":"' + digest.encode() + b'"}\n'
 
 
 _BLANK = _header("0" * 64)  # written first, overwritten in place once the body's digest is known
 
 
-def _rows(data: bytes, start: int) -> Iterator[Row]:
-    """The rows after ``start``, once the digest matched: written by ``save``, so well formed."""
-    end = len(data)
-    view = memoryview(data)
-    nl = data.find(b"\n", start)
-    sets = [intern_tuple(x) for x in orjson.loads(view[start:nl])]
-    intern = sys.intern
-    make = tuple.__new__
-    pos = nl + 1
-    while pos < end:
-        nl = data.find(b"\n", pos)
-        row = orjson.loads(view[pos:nl])
-        pos = nl + 1
-        if len(row) == 4:
-            yield row[0], row[1], row[2], row[3]
-            continue
-        oid, t, eid, sort_ns, releases, kind, tags, source, target, active, bidir = row
-        if kind is not None:
-            kind = intern(kind)
-        if source is not None:
-            source = intern(source)
-            target = intern(target)
-        fields = (sort_ns, sets[releases], kind, sets[tags], source, target, active, bidir)
-        yield oid, t, eid, make(Summary, fields)
+def packed_digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+_PACKED = 4  # a row's flag: packed-refs held this row's blob id for its entity ref
+
+
+@dataclass
+class Snapshot:
+    """What a cache file holds, loaded. Each row may also say what packed-refs held for its id (the
+    same blob id, flag ``_PACKED``; its highest sidecar, column ``prev``); what packed-refs held
+    for ids without a row (or another blob id) is kept apart (``xvals``, ``xsides``)."""
+
+    packed_sha: str | None
+    body: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        intern = sys.intern
+        self._ids = {t: list(map(intern, cols["ids"])) for t, cols in self.body["types"].items()}
+
+    def packed(self, types: Iterable[str]) -> Packed:
+        intern = sys.intern
+        values: dict[str, dict[str, str]] = {}
+        sides: dict[str, dict[str, int]] = {}
+        for t in types:
+            cols = self.body["types"].get(t)
+            if cols is None:
+                values[t], sides[t] = {}, {}
+            else:
+                ids, oids, flags, prev = self._ids[t], cols["oids"], cols["flags"], cols["prev"]
+                values[t] = dict(compress(zip(ids, oids, strict=True), [f & _PACKED for f in flags]))
+                if 0 in prev:
+                    sides[t] = {i: n for i, n in zip(ids, prev, strict=True) if n}
+                else:
+                    sides[t] = dict(zip(ids, prev, strict=True))
+            values[t].update((intern(i), v) for i, v in self.body["xvals"].get(t, []))
+            sides[t].update((intern(i), n) for i, n in self.body["xsides"].get(t, []))
+        return values, sides
+
+    def rows(self) -> Iterator[Row]:
+        """Every cached (blob id, type, id, summary or problem), built as the index keeps it."""
+        sets = [intern_tuple(x) for x in self.body["sets"]]
+        intern = sys.intern
+        make = tuple.__new__
+        for t, cols in self.body["types"].items():
+            t = intern(t)
+            kinds = [intern(k) if k is not None else None for k in cols["kinds"]]
+            src, dst = cols["src"], cols["dst"]
+            for i, (eid, oid, ns, rel, kind, tags, flags, why) in enumerate(
+                zip(
+                    self._ids[t],
+                    cols["oids"],
+                    cols["ns"],
+                    cols["rel"],
+                    cols["kind"],
+                    cols["tags"],
+                    cols["flags"],
+                    cols["why"],
+                    strict=True,
+                )
+            ):
+                if why is not None:
+                    yield oid, t, eid, why
+                    continue
+                source, target = src[i], dst[i]
+                if source is not None:
+                    source, target = intern(source), intern(target)
+                fields = (
+                    ns,
+                    sets[rel],
+                    kinds[kind],
+                    sets[tags],
+                    source,
+                    target,
+                    bool(flags & 1),
+                    bool(flags & 2),
+                )
+                yield oid, t, eid, make(Summary, fields)
+
+
+def _columns(
+    rows: Iterable[tuple[str, str, str, object]], sets: dict[tuple[str, ...], int], packed: Packed
+) -> dict[str, dict[str, list[Any]]]:
+    values, sides = packed
+    types: dict[str, dict[str, list[Any]]] = {}
+    kinds: dict[str | None, int] = {}
+    names = ("ids", "oids", "ns", "rel", "kind", "tags", "src", "dst", "flags", "why", "prev")
+    for oid, t, eid, what in rows:
+        cols = types.get(t)
+        if cols is None:
+            cols = types[t] = {name: [] for name in names}
+        cols["ids"].append(eid)
+        cols["oids"].append(oid)
+        flag = _PACKED if values.get(t, {}).get(eid) == oid else 0
+        if isinstance(what, Summary):
+            ns, releases, kind, tags, source, target, active, bidir = what
+            row: tuple[Any, ...] = (
+                ns,
+                sets.setdefault(releases, len(sets)),
+                kinds.setdefault(kind, len(kinds)),
+                sets.setdefault(tags, len(sets)),
+                source,
+                target,
+                int(active) | int(bidir) << 1 | flag,
+                None,
+            )
+        else:
+            row = (0, 0, kinds.setdefault(None, len(kinds)), 0, None, None, flag, str(what))
+        for name, value in zip(names[2:], (*row, sides.get(t, {}).get(eid, 0)), strict=True):
+            cols[name].append(value)
+    for cols in types.values():
+        cols["kinds"] = list(kinds)
+    return types
+
+
+def _extras(types: dict[str, dict[str, list[Any]]], packed: Packed) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What packed-refs held that the rows do not say: other blob ids, sidecars of ids without a row."""
+    values, sides = packed
+    xvals: dict[str, list[list[str]]] = {}
+    xsides: dict[str, list[list[Any]]] = {}
+    for t in values:
+        cols = types.get(t, {})
+        ids, oids, flags = cols.get("ids", []), cols.get("oids", []), cols.get("flags", [])
+        said = {i: o for i, o, f in zip(ids, oids, flags, strict=True) if f & _PACKED}
+        xvals[t] = [[i, v] for i, v in values[t].items() if said.get(i) != v]
+        have = set(ids)
+        xsides[t] = [[i, n] for i, n in sides[t].items() if i not in have]
+    return xvals, xsides
 
 
 class SummaryCache:
-    """Read once by the first full scan (``rows``), saved when new blobs were read (``save``)."""
+    """Loaded by the first full scan (``load``), saved when it learnt something (``save``)."""
 
     def __init__(self, common_dir: str) -> None:
         self.common = common_dir
         self.path = os.path.join(common_dir, CACHE_FILE)
         self.dirty = False
 
-    def rows(self) -> Iterator[Row]:
-        """The cached rows, one at a time. The file is trusted only whole: its header holds the
-        SHA-256 of the rest, and any mismatch (a torn or edited file) ignores it and marks it dirty."""
+    def load(self) -> Snapshot | None:
         try:
             with open(self.path, "rb") as fh:
                 data = fh.read()
         except FileNotFoundError:
-            return
+            self.dirty = True
+            return None
         except OSError as exc:
             log.info("engram store: ignoring the unreadable summary cache %s (%s)", self.path, exc)
             self.dirty = True
-            return
+            return None
         start = len(_BLANK)
         body = memoryview(data)[start:]
-        if data[:start] != _header(hashlib.sha256(body).hexdigest()):
-            log.info(
-                "engram store: ignoring the summary cache %s (not written whole by this version)", self.path
-            )
-            self.dirty = True
-            return
         try:
-            yield from _rows(data, start)
-        except (ValueError, TypeError, IndexError) as exc:  # not expected: the digest matched
-            log.info("engram store: ignoring the rest of the summary cache %s (%s)", self.path, exc)
+            if data[:start] != _header(hashlib.sha256(body).hexdigest()):
+                raise ValueError("not written whole by this version")
+            doc = orjson.loads(body)
+            if not isinstance(doc, dict) or doc.get("version") != _VERSION:
+                raise ValueError("another version")
+        except ValueError as exc:
+            log.info("engram store: ignoring the summary cache %s (%s)", self.path, exc)
             self.dirty = True
+            return None
+        packed = doc.get("packed_sha")
+        return Snapshot(packed if isinstance(packed, str) else None, doc)
 
-    def save(self, rows: Callable[[], Iterable[tuple[str, str, str, object]]]) -> None:
-        """Write ``rows()`` (called twice: the table of tag and release lists first, then the rows)."""
+    def save(
+        self,
+        rows: Callable[[], Iterable[tuple[str, str, str, object]]],
+        packed: Callable[[], tuple[str, Packed]],
+    ) -> None:
+        """Write ``rows()`` and ``packed()`` (the digest of packed-refs and what it holds)."""
         if not self.dirty:
             return
-        sets: dict[tuple[str, ...], int] = {}
-        for _oid, _t, _eid, what in rows():
-            if isinstance(what, Summary):
-                sets.setdefault(what.releases, len(sets))
-                sets.setdefault(what.tags, len(sets))
+        sha, state = packed()
+        sets: dict[tuple[str, ...], int] = {(): 0}
+        types = _columns(rows(), sets, state)
+        xvals, xsides = _extras(types, state)
+        del state
+        doc = {
+            "version": _VERSION,
+            "types": types,
+            "sets": list(sets),
+            "packed_sha": sha,
+            "xvals": xvals,
+            "xsides": xsides,
+        }
+        body = orjson.dumps(doc)
+        del doc
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            digest = hashlib.sha256()
             with open(tmp, "wb") as fh:
-                fh.write(_BLANK)
-                chunk: list[bytes] = [orjson.dumps(list(sets)) + b"\n"]
-                for oid, t, eid, what in rows():
-                    chunk.append(_line(oid, t, eid, what, sets))
-                    if len(chunk) >= 4096:
-                        block = b"".join(chunk)
-                        digest.update(block)
-                        fh.write(block)
-                        chunk.clear()
-                block = b"".join(chunk)
-                digest.update(block)
-                fh.write(block)
-                fh.seek(0)
-                fh.write(_header(digest.hexdigest()))
+                fh.write(_header(hashlib.sha256(body).hexdigest()))
+                fh.write(body)
             os.replace(tmp, self.path)
             self.dirty = False
             for old in _OLD_FILES:
