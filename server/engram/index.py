@@ -11,7 +11,7 @@ import bisect
 import re
 import sys
 from collections import OrderedDict, deque
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -190,7 +190,7 @@ class EntityIndex:
         self._kind: dict[str, _Multi | None] = {t: None for t in ENTITY_TYPES}
         self._tag: dict[str, _Multi | None] = {t: None for t in ENTITY_TYPES}
         self._out = _Multi()
-        self._in = _Multi()
+        self._in_map: _Multi | None = None  # by link target: built by the first query that asks
         self._sorted_ids: dict[str, list[str] | None] = {t: None for t in ENTITY_TYPES}
         self._sorted_releases: dict[str, list[str] | None] = {t: None for t in ENTITY_TYPES}
 
@@ -225,7 +225,8 @@ class EntityIndex:
         _ns, releases, kind, tags, source, target, _active, _bidir = summary
         if source is not None and target is not None:
             self._out.add_one(source, entity_id)
-            self._in.add_one(target, entity_id)
+            if self._in_map is not None:
+                self._in_map.add_one(target, entity_id)
             return
         if releases:
             self._sorted_releases[t] = None
@@ -254,7 +255,8 @@ class EntityIndex:
     def _unlink(self, entity_type: str, entity_id: str, summary: Summary) -> None:
         if summary.source is not None and summary.target is not None:
             self._out.discard((summary.source,), entity_id)
-            self._in.discard((summary.target,), entity_id)
+            if self._in_map is not None:
+                self._in_map.discard((summary.target,), entity_id)
         else:
             if summary.releases:
                 self._sorted_releases[entity_type] = None
@@ -279,6 +281,9 @@ class EntityIndex:
 
     def ids(self, entity_type: str) -> list[str]:
         return list(self._entities[entity_type])
+
+    def table(self, entity_type: str) -> Mapping[str, _Entry]:
+        return self._entities[entity_type]
 
     def entries(self, entity_type: str) -> Iterable[tuple[str, _Entry]]:
         return self._entities[entity_type].items()
@@ -399,8 +404,16 @@ class EntityIndex:
     def links_from(self, entity_id: str) -> list[StoredEntity]:
         return self._sorted("relationship", self._out.get(entity_id))
 
+    def _in(self) -> _Multi:
+        if self._in_map is None:
+            self._in_map = _Multi()
+            for entity_id, (_ref, summary) in self._entities["relationship"].items():
+                if summary.source is not None and summary.target is not None:
+                    self._in_map.add_one(summary.target, entity_id)
+        return self._in_map
+
     def links_to(self, entity_id: str) -> list[StoredEntity]:
-        return self._sorted("relationship", self._in.get(entity_id))
+        return self._sorted("relationship", self._in().get(entity_id))
 
     def connected(self, entity_id: str, max_depth: int | None = None) -> list[str]:
         """Engram's BFS (relationship_storage.rs ``GraphAnalyzer::bfs``): active edges only,
@@ -421,7 +434,7 @@ class EntityIndex:
                 if s.active and s.target is not None and s.target not in visited:
                     visited.add(s.target)
                     queue.append((s.target, depth + 1))
-            for s in self._oldest(self._in.get(node)):
+            for s in self._oldest(self._in().get(node)):
                 if s.active and s.bidirectional and s.source is not None and s.source not in visited:
                     visited.add(s.source)
                     queue.append((s.source, depth + 1))
@@ -431,7 +444,7 @@ class EntityIndex:
         return self._sorted("relationship", self._out.get(entity_id), oldest_first=True)
 
     def links_to_oldest(self, entity_id: str) -> list[StoredEntity]:
-        return self._sorted("relationship", self._in.get(entity_id), oldest_first=True)
+        return self._sorted("relationship", self._in().get(entity_id), oldest_first=True)
 
     def _oldest(self, ids: Iterable[str]) -> list[Summary]:
         table = self._entities["relationship"]

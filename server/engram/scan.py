@@ -300,8 +300,11 @@ class RefScanner:
                 self._apply(t, eid, None)
         for key in [k for k in self._problems if k[0] == t and k[1] not in values]:
             self._apply(t, key[1], None)
+        held = self._index.table(t)
         for eid, value in values.items():
-            self._apply(t, eid, value, recount=False)
+            entry = held.get(eid)
+            if entry is None or entry[0] != value:
+                self._apply(t, eid, value, recount=False)
 
     def refresh(self) -> None:
         """Catch up with what changed since the last call (inotify events or a stat poll)."""
