@@ -217,20 +217,18 @@ class RefScanner:
     def _preload(self, values: dict[str, dict[str, str]], snapshot: Snapshot) -> None:
         """Entities whose ref names a blob the summary cache knows, straight from its rows."""
         index, problems = self._index, self._problems
-        put = index.put_summary
-        empty: dict[str, str] = {}
+
+        def put(t: str, eid: str, summary: Summary, value: str) -> None:
+            if problems:
+                problems.pop((t, eid), None)
+            index.put_summary(t, eid, summary, value)
+
+        def problem(t: str, eid: str, value: str, why: str) -> None:
+            index.remove(t, eid)
+            problems[(t, eid)] = (value, why)
+
         try:
-            for oid, t, eid, what in snapshot.rows():
-                current = values.get(t, empty).get(eid)
-                if current != oid:
-                    continue
-                if isinstance(what, str):
-                    index.remove(t, eid)
-                    problems[(t, eid)] = (current, what)
-                    continue
-                if problems:
-                    problems.pop((t, eid), None)
-                put(t, eid, what, current)
+            snapshot.fill(values, put if problems else index.put_summary, problem)
         except (KeyError, TypeError, ValueError, IndexError) as exc:  # not expected: its digest matched
             log.info("engram store: ignoring the rest of the summary cache (%s)", exc)
             self._summaries.dirty = True

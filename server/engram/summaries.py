@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import compress
 from typing import Any
@@ -35,8 +35,6 @@ CACHE_FILE = "engram-release-planner/summaries-v3.json"
 _OLD_FILES = ("engram-release-planner/summaries-v1.json", "engram-release-planner/summaries-v2.jsonl")
 _VERSION = 3
 
-# One cached row: (blob id, type, id, a Summary or the reason the blob is unreadable).
-Row = tuple[str, str, str, Summary | str]
 # packed-refs as ``scan.parse_packed`` reads it: type -> id -> entity ref value, type -> id -> N.
 Packed = tuple[dict[str, dict[str, str]], dict[str, dict[str, int]]]
 
@@ -87,32 +85,42 @@ class Snapshot:
             sides[t].update((intern(i), n) for i, n in self.body["xsides"].get(t, []))
         return values, sides
 
-    def rows(self) -> Iterator[Row]:
-        """Every cached (blob id, type, id, summary or problem), built as the index keeps it."""
+    def fill(
+        self,
+        values: dict[str, dict[str, str]],
+        put: Callable[[str, str, Summary, str], None],
+        problem: Callable[[str, str, str, str], None],
+    ) -> None:
+        """Hand every cached row whose blob id is the one ``values`` (type -> id -> ref value) holds to
+        ``put`` (or ``problem``), built as the index keeps it; the ref value passed on is the one from
+        ``values``, so the cache's own copy of each blob id is dropped."""
         sets = [intern_tuple(x) for x in self.body["sets"]]
         intern = sys.intern
         make = tuple.__new__
+        empty: dict[str, str] = {}
         for t, cols in self.body["types"].items():
             t = intern(t)
+            held = values.get(t, empty)
             kinds = [intern(k) if k is not None else None for k in cols["kinds"]]
-            src, dst = cols["src"], cols["dst"]
-            for i, (eid, oid, ns, rel, kind, tags, flags, why) in enumerate(
-                zip(
-                    self._ids[t],
-                    cols["oids"],
-                    cols["ns"],
-                    cols["rel"],
-                    cols["kind"],
-                    cols["tags"],
-                    cols["flags"],
-                    cols["why"],
-                    strict=True,
-                )
+            for eid, oid, ns, rel, kind, tags, source, target, flags, why in zip(
+                self._ids[t],
+                cols["oids"],
+                cols["ns"],
+                cols["rel"],
+                cols["kind"],
+                cols["tags"],
+                cols["src"],
+                cols["dst"],
+                cols["flags"],
+                cols["why"],
+                strict=True,
             ):
-                if why is not None:
-                    yield oid, t, eid, why
+                current = held.get(eid)
+                if current is None or current != oid:
                     continue
-                source, target = src[i], dst[i]
+                if why is not None:
+                    problem(t, eid, current, why)
+                    continue
                 if source is not None:
                     source, target = intern(source), intern(target)
                 fields = (
@@ -125,7 +133,7 @@ class Snapshot:
                     bool(flags & 1),
                     bool(flags & 2),
                 )
-                yield oid, t, eid, make(Summary, fields)
+                put(t, eid, make(Summary, fields), current)
 
 
 def _columns(
