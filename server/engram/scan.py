@@ -190,20 +190,29 @@ class RefScanner:
             self._packed_sig = stat_sig(self._packed_path)  # before reading: a change shows up next time
         raw = read_all(self._packed_path) or b""
         snapshot = self._summaries.load() if cached else None
+        known = None
         if snapshot is not None and snapshot.packed_sha == packed_digest(raw):
-            packed, packed_sides = snapshot.packed(types)  # packed-refs as the cache saw it
-        else:
-            packed, packed_sides = parse_packed(raw, types)
+            try:
+                known = snapshot.packed(types)  # packed-refs as the cache saw it
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # not expected: digest matched
+                log.info("engram store: ignoring the cached packed-refs (%s)", exc)
+        if known is None:
+            known = parse_packed(raw, types)
             self._summaries.dirty = True  # save the packed-refs read now with the next save
+        packed, packed_sides = known
+        del known
         del raw
         for t in types:
             revs = self._index.revision_table(t)
             for side in (packed_sides[t], revisions[t]):
+                if not revs:
+                    revs.update(side)  # the first scan: nothing to keep the higher of
+                    continue
                 for eid, n in side.items():
                     if n > revs.get(eid, 0):
                         revs[eid] = n
             loose = values[t]
-            self._shadow[t] = {eid: v for eid, v in packed[t].items() if eid in loose}
+            self._shadow[t] = {eid: packed[t][eid] for eid in loose if eid in packed[t]}
             packed[t].update(loose)
             values[t] = packed[t]
         del packed, packed_sides, revisions

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import compress
@@ -218,7 +219,12 @@ class SummaryCache:
             self.dirty = True
             return None
         packed = doc.get("packed_sha")
-        return Snapshot(packed if isinstance(packed, str) else None, doc)
+        try:
+            return Snapshot(packed if isinstance(packed, str) else None, doc)
+        except (KeyError, TypeError, AttributeError) as exc:  # not expected: its digest matched
+            log.info("engram store: ignoring the summary cache %s (%s)", self.path, exc)
+            self.dirty = True
+            return None
 
     def save(
         self,
@@ -243,7 +249,7 @@ class SummaryCache:
         }
         body = orjson.dumps(doc)
         del doc
-        tmp = f"{self.path}.{os.getpid()}.tmp"
+        tmp = f"{self.path}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"  # two stores may save at once
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             with open(tmp, "wb") as fh:
