@@ -454,45 +454,53 @@ class EntityIndex:
 
     def resolve(self, entity_type: EntityType, id_or_prefix: str) -> StoredEntity:
         """Exact id, else a unique prefix of 4-35 characters, as ``engram`` resolves short ids."""
-        if not isinstance(id_or_prefix, str):
-            raise InvalidInput("must be a string", field="id")
-        key = id_or_prefix.strip().lower()
-        exact = self.get(entity_type, key)
-        if exact is not None:
-            return exact
-        if len(key) == 36 or not _PREFIX_RE.match(key):
-            if len(key) == 36:
-                raise NotFound(
-                    f"no {entity_type} with id {key}",
-                    field="id",
-                    next_step="call list_release_plans or get_release_plan to see stored ids",
-                )
-            raise InvalidInput(
-                f"{id_or_prefix!r} is neither an entity id nor a short id",
-                field="id",
-                valid="a UUID or its first 4 to 35 characters",
-            )
+        return _resolve(self, entity_type, id_or_prefix)
+
+    def sorted_ids(self, entity_type: str) -> list[str]:
         ids = self._sorted_ids[entity_type]
         if ids is None:
             ids = self._sorted_ids[entity_type] = sorted(self._entities[entity_type])
-        start = bisect.bisect_left(ids, key)
-        matches = []
-        for candidate in ids[start : start + 2]:
-            if candidate.startswith(key):
-                matches.append(candidate)
-        if not matches:
+        return ids
+
+
+def _resolve(index: EntityIndex, entity_type: EntityType, id_or_prefix: str) -> StoredEntity:
+    if not isinstance(id_or_prefix, str):
+        raise InvalidInput("must be a string", field="id")
+    key = id_or_prefix.strip().lower()
+    exact = index.get(entity_type, key)
+    if exact is not None:
+        return exact
+    if len(key) == 36 or not _PREFIX_RE.match(key):
+        if len(key) == 36:
             raise NotFound(
-                f"no {entity_type} id starts with {key}",
+                f"no {entity_type} with id {key}",
                 field="id",
-                next_step="call get_release_plan to see the ids of a release",
+                next_step="call list_release_plans or get_release_plan to see stored ids",
             )
-        if len(matches) > 1:
-            raise AmbiguousId(
-                f"short id {key} matches more than one {entity_type}",
-                field="id",
-                valid="more characters of the id",
-            )
-        found = self.get(entity_type, matches[0])
-        if found is None:
-            raise NotFound(f"{entity_type} {matches[0]} cannot be read", field="id")
-        return found
+        raise InvalidInput(
+            f"{id_or_prefix!r} is neither an entity id nor a short id",
+            field="id",
+            valid="a UUID or its first 4 to 35 characters",
+        )
+    ids = index.sorted_ids(entity_type)
+    start = bisect.bisect_left(ids, key)
+    matches = []
+    for candidate in ids[start : start + 2]:
+        if candidate.startswith(key):
+            matches.append(candidate)
+    if not matches:
+        raise NotFound(
+            f"no {entity_type} id starts with {key}",
+            field="id",
+            next_step="call get_release_plan to see the ids of a release",
+        )
+    if len(matches) > 1:
+        raise AmbiguousId(
+            f"short id {key} matches more than one {entity_type}",
+            field="id",
+            valid="more characters of the id",
+        )
+    found = index.get(entity_type, matches[0])
+    if found is None:
+        raise NotFound(f"{entity_type} {matches[0]} cannot be read", field="id")
+    return found

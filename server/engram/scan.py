@@ -72,8 +72,9 @@ def parse_packed(
     return values, sides
 
 
-class RefScanner:
-    """Loose and packed entity refs of one repository, mirrored into ``index``. Not thread-safe."""
+class _RefState:
+    """What the index was told of each entity ref (its value, or why it cannot be served), and the
+    per-entity operations on it: reading one ref, probing its sidecars, applying a value."""
 
     def __init__(
         self,
@@ -170,6 +171,94 @@ class RefScanner:
                     yield ref, t, eid, summary
         for (pt, eid), (value, why) in self._problems.items():
             yield value, pt, eid, why
+
+    def _sync_packed(self) -> None:
+        sig = stat_sig(self._packed_path)
+        if sig == self._packed_sig:
+            return
+        self._packed_sig = sig
+        raw = read_all(self._packed_path) or b""
+        packed, sides = parse_packed(raw, ENTITY_TYPES)
+        del raw
+        for t in ENTITY_TYPES:
+            revs = self._index.revision_table(t)
+            for eid, n in sides[t].items():
+                if n > revs.get(eid, 0):
+                    revs[eid] = n
+            loose = self._loose[t]
+            values = packed[t]
+            self._shadow[t] = {eid: values[eid] for eid in loose if eid in values}
+            for eid in loose:
+                values.pop(eid, None)
+            for eid in [e for e in self._index.ids(t) if e not in loose and e not in values]:
+                self._apply(t, eid, None)
+            for key in [k for k in self._problems if k[0] == t and k[1] not in loose and k[1] not in values]:
+                self._apply(t, key[1], None)
+            for eid, value in values.items():
+                self._apply(t, eid, value)
+
+    def _read_loose(self, t: str, name: str, recount: bool = True, packed: str | None = None) -> None:
+        """One entity ref, read now: its loose file, else what packed-refs holds under it (``packed``,
+        when the caller has just read it, else what the last read of packed-refs found)."""
+        loose = self._loose[t]
+        value = ref_value(read_small(os.path.join(self._engram, t, name)))
+        if value is None:
+            if name not in loose:
+                if packed is not None:
+                    self._apply(t, name, packed, recount=False)
+                return  # never a loose file: packed-refs (synced already) says what it is
+            loose.discard(name)
+            value = self._shadow[t].pop(name, None)
+        elif name not in loose:
+            packed = self.applied(t, name)
+            if packed is not None:
+                self._shadow[t][name] = packed
+            loose.add(name)
+        self._apply(t, name, value, recount)
+
+    # --- one entity -----------------------------------------------------------------------------
+
+    def _apply(self, t: str, eid: str, value: str | None, recount: bool = True) -> None:
+        """Bring one entity in line with its ref's value. A changed ref is a write: its revision is
+        counted again, and if that finds a newer sidecar the ref is read once more (see above)."""
+        if value == self.applied(t, eid):
+            return
+        key = (t, eid)
+        index = self._index
+        if value is None:
+            self._problems.pop(key, None)
+            index.remove(t, eid)
+            return
+        if recount and self._recount(t, eid):
+            self._read_loose(t, eid, recount=False, packed=None if eid in self._loose[t] else value)
+            return
+        problem = self._summary_or_problem(t, eid, value)
+        if isinstance(problem, Summary):
+            self._problems.pop(key, None)
+            index.put_summary(t, eid, problem, value)
+            return
+        index.remove(t, eid)
+        self._problems[key] = (value, problem)
+        log.warning("engram store: skipping refs/engram/%s/%s: %s", t, eid, problem)
+
+    def _summary_or_problem(self, t: str, eid: str, value: str) -> Summary | str:
+        if not is_entity_id(eid):
+            return "the ref name is not a lowercase UUID, so this store cannot address it"
+        if not OID_RE.match(value):
+            return f"the ref does not point at an object ({value[:60]!r})"
+        raw = self._read_blob(value)
+        if raw is None:
+            return f"the ref points at {value}, which is missing or not a blob"
+        result = fmt.read_entity(t, eid, raw, self._index.revision_table(t).get(eid, 0))
+        self._summaries.dirty = True
+        if isinstance(result, StoreProblem):
+            return result.reason
+        return summarize(result.entity, result.sort_ns)
+
+
+class RefScanner(_RefState):
+    """Loose and packed entity refs of one repository, mirrored into ``index``: the first scan, and
+    catching up by inotify events or a stat poll. Not thread-safe."""
 
     # --- scanning -------------------------------------------------------------------------------
 
@@ -398,89 +487,6 @@ class RefScanner:
 
     def _note_dir(self, path: str) -> None:
         self._dir_sigs[path] = (stat_sig(path), time.time_ns())  # before listing
-
-    def _sync_packed(self) -> None:
-        sig = stat_sig(self._packed_path)
-        if sig == self._packed_sig:
-            return
-        self._packed_sig = sig
-        raw = read_all(self._packed_path) or b""
-        packed, sides = parse_packed(raw, ENTITY_TYPES)
-        del raw
-        for t in ENTITY_TYPES:
-            revs = self._index.revision_table(t)
-            for eid, n in sides[t].items():
-                if n > revs.get(eid, 0):
-                    revs[eid] = n
-            loose = self._loose[t]
-            values = packed[t]
-            self._shadow[t] = {eid: values[eid] for eid in loose if eid in values}
-            for eid in loose:
-                values.pop(eid, None)
-            for eid in [e for e in self._index.ids(t) if e not in loose and e not in values]:
-                self._apply(t, eid, None)
-            for key in [k for k in self._problems if k[0] == t and k[1] not in loose and k[1] not in values]:
-                self._apply(t, key[1], None)
-            for eid, value in values.items():
-                self._apply(t, eid, value)
-
-    def _read_loose(self, t: str, name: str, recount: bool = True, packed: str | None = None) -> None:
-        """One entity ref, read now: its loose file, else what packed-refs holds under it (``packed``,
-        when the caller has just read it, else what the last read of packed-refs found)."""
-        loose = self._loose[t]
-        value = ref_value(read_small(os.path.join(self._engram, t, name)))
-        if value is None:
-            if name not in loose:
-                if packed is not None:
-                    self._apply(t, name, packed, recount=False)
-                return  # never a loose file: packed-refs (synced already) says what it is
-            loose.discard(name)
-            value = self._shadow[t].pop(name, None)
-        elif name not in loose:
-            packed = self.applied(t, name)
-            if packed is not None:
-                self._shadow[t][name] = packed
-            loose.add(name)
-        self._apply(t, name, value, recount)
-
-    # --- one entity -----------------------------------------------------------------------------
-
-    def _apply(self, t: str, eid: str, value: str | None, recount: bool = True) -> None:
-        """Bring one entity in line with its ref's value. A changed ref is a write: its revision is
-        counted again, and if that finds a newer sidecar the ref is read once more (see above)."""
-        if value == self.applied(t, eid):
-            return
-        key = (t, eid)
-        index = self._index
-        if value is None:
-            self._problems.pop(key, None)
-            index.remove(t, eid)
-            return
-        if recount and self._recount(t, eid):
-            self._read_loose(t, eid, recount=False, packed=None if eid in self._loose[t] else value)
-            return
-        problem = self._summary_or_problem(t, eid, value)
-        if isinstance(problem, Summary):
-            self._problems.pop(key, None)
-            index.put_summary(t, eid, problem, value)
-            return
-        index.remove(t, eid)
-        self._problems[key] = (value, problem)
-        log.warning("engram store: skipping refs/engram/%s/%s: %s", t, eid, problem)
-
-    def _summary_or_problem(self, t: str, eid: str, value: str) -> Summary | str:
-        if not is_entity_id(eid):
-            return "the ref name is not a lowercase UUID, so this store cannot address it"
-        if not OID_RE.match(value):
-            return f"the ref does not point at an object ({value[:60]!r})"
-        raw = self._read_blob(value)
-        if raw is None:
-            return f"the ref points at {value}, which is missing or not a blob"
-        result = fmt.read_entity(t, eid, raw, self._index.revision_table(t).get(eid, 0))
-        self._summaries.dirty = True
-        if isinstance(result, StoreProblem):
-            return result.reason
-        return summarize(result.entity, result.sort_ns)
 
 
 def _file_sig(entry: os.DirEntry[str]) -> Sig | None:
