@@ -71,18 +71,24 @@ def test_a_stat_poll_read_does_not_walk_the_version_directories(
 
 @pytest.mark.parametrize("refresh", ["inotify", "stat"])
 def test_revisions_written_by_another_store_are_seen_without_watching_version_dirs(
-    tmp_path: Path, refresh: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refresh: str
 ) -> None:
     task = _history(tmp_path, 2)
     with GitRefsStore(tmp_path, refresh=refresh) as reader, GitRefsStore(tmp_path) as writer:  # type: ignore[arg-type]
         assert reader.get("task", task).revision == 2  # type: ignore[union-attr]
+        watches = len(reader._ino._wds) if reader._ino is not None else 0
         for n in range(2, 6):
             record = TaskRecord(title=f"Release v1.0.0 - Moved {n}")
             writer.commit([Change(task, record, expected_revision=n)])
             seen = reader.get("task", task)
             assert seen is not None
             assert (seen.revision, seen.title) == (n + 1, f"Release v1.0.0 - Moved {n}")
+            # Each write made a new v{N}/ directory; the reader neither watches nor polls it, yet
+            # reads the new revision (and at most probes the next sidecar of the entity it reads).
+            assert len(_touched_version_dirs(reader, task, monkeypatch)) <= 1
         assert [e.id for e in reader.find("task", release="1.0.0")] == [task]
+        if reader._ino is not None:
+            assert len(reader._ino._wds) == watches
 
 
 def _many(path: Path, releases: int) -> None:
