@@ -34,7 +34,7 @@ from .refs import (
     ref_value,
     stat_sig,
 )
-from .summaries import Packed, Snapshot, SummaryCache, packed_digest
+from .summaries import Packed, Snapshot, SummaryCache, packed_digest, stat_key
 
 log = logging.getLogger(__name__)
 
@@ -275,22 +275,35 @@ class RefScanner(_RefState):
         values: dict[str, dict[str, str]] = {}
         for t in types:
             revisions[t], values[t] = self._list_type(t, with_sidecars=True)
+        sig = stat_sig(self._packed_path)  # before reading: a change shows up next time
         if len(types) == len(ENTITY_TYPES):
-            self._packed_sig = stat_sig(self._packed_path)  # before reading: a change shows up next time
-        raw = read_all(self._packed_path) or b""
+            self._packed_sig = sig
         snapshot = self._summaries.load() if cached else None
+        raw: bytes | None = None
         known = None
-        if snapshot is not None and snapshot.packed_sha == packed_digest(raw):
-            try:
-                known = snapshot.packed(types)  # packed-refs as the cache saw it
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # not expected: digest matched
-                log.info("engram store: ignoring the cached packed-refs (%s)", exc)
+        if snapshot is not None:
+            # The same file (git only ever renames a new packed-refs into place), else the same bytes.
+            same = sig is not None and snapshot.packed_stat == stat_key(sig)
+            if not same:
+                raw = read_all(self._packed_path) or b""
+                same = snapshot.packed_sha == packed_digest(raw)
+            if same:
+                try:
+                    known = snapshot.packed(types)  # packed-refs as the cache saw it
+                except (
+                    KeyError,
+                    TypeError,
+                    ValueError,
+                    AttributeError,
+                ) as exc:  # not expected: digest matched
+                    log.info("engram store: ignoring the cached packed-refs (%s)", exc)
         if known is None:
+            if raw is None:
+                raw = read_all(self._packed_path) or b""
             known = parse_packed(raw, types)
             self._summaries.dirty = True  # save the packed-refs read now with the next save
         packed, packed_sides = known
-        del known
-        del raw
+        del known, raw
         for t in types:
             revs = self._index.revision_table(t)
             for side in (packed_sides[t], revisions[t]):
@@ -331,10 +344,11 @@ class RefScanner(_RefState):
             log.info("engram store: ignoring the rest of the summary cache (%s)", exc)
             self._summaries.dirty = True
 
-    def packed_state(self) -> tuple[str, Packed]:
-        """packed-refs read now: its digest and its entity refs and sidecars (for the cache)."""
+    def packed_state(self) -> tuple[str, str | None, Packed]:
+        """packed-refs read now, for the cache: its digest, its stat (taken first) and what it holds."""
+        sig = stat_sig(self._packed_path)
         raw = read_all(self._packed_path) or b""
-        return packed_digest(raw), parse_packed(raw, ENTITY_TYPES)
+        return packed_digest(raw), stat_key(sig) if sig is not None else None, parse_packed(raw, ENTITY_TYPES)
 
     def _list_type(self, t: str, *, with_sidecars: bool) -> tuple[dict[str, int], dict[str, str]]:
         """(highest loose sidecar per id if asked, loose entity ref values) of one type directory."""

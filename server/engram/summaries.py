@@ -51,6 +51,11 @@ def packed_digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def stat_key(sig: tuple[int, int, int, int]) -> str:
+    """packed-refs' (inode, mtime, ctime, size) as the cache records them."""
+    return ":".join(map(str, sig))
+
+
 _PACKED = 4  # a row's flag: packed-refs held this row's blob id for its entity ref
 
 
@@ -61,6 +66,7 @@ class Snapshot:
     for ids without a row (or another blob id) is kept apart (``xvals``, ``xsides``)."""
 
     packed_sha: str | None
+    packed_stat: str | None
     body: dict[str, Any]
 
     def __post_init__(self) -> None:
@@ -218,9 +224,11 @@ class SummaryCache:
             log.info("engram store: ignoring the summary cache %s (%s)", self.path, exc)
             self.dirty = True
             return None
-        packed = doc.get("packed_sha")
+        sha, stat = doc.get("packed_sha"), doc.get("packed_stat")
         try:
-            return Snapshot(packed if isinstance(packed, str) else None, doc)
+            return Snapshot(
+                sha if isinstance(sha, str) else None, stat if isinstance(stat, str) else None, doc
+            )
         except (KeyError, TypeError, AttributeError) as exc:  # not expected: its digest matched
             log.info("engram store: ignoring the summary cache %s (%s)", self.path, exc)
             self.dirty = True
@@ -229,12 +237,12 @@ class SummaryCache:
     def save(
         self,
         rows: Callable[[], Iterable[tuple[str, str, str, object]]],
-        packed: Callable[[], tuple[str, Packed]],
+        packed: Callable[[], tuple[str, str | None, Packed]],
     ) -> None:
-        """Write ``rows()`` and ``packed()`` (the digest of packed-refs and what it holds)."""
+        """Write ``rows()`` and ``packed()`` (packed-refs' digest, stat and what it holds)."""
         if not self.dirty:
             return
-        sha, state = packed()
+        sha, stat, state = packed()
         sets: dict[tuple[str, ...], int] = {(): 0}
         types = _columns(rows(), sets, state)
         xvals, xsides = _extras(types, state)
@@ -244,6 +252,7 @@ class SummaryCache:
             "types": types,
             "sets": list(sets),
             "packed_sha": sha,
+            "packed_stat": stat,
             "xvals": xvals,
             "xsides": xsides,
         }

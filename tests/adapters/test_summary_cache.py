@@ -3,6 +3,7 @@ mislead (it is keyed by blob id) or break a store when it is damaged."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -125,3 +126,25 @@ def test_a_restart_reuses_the_cached_packed_refs_only_while_that_file_is_unchang
         assert (moved.title, moved.revision) == ("Release Plan: v1.2.4", 2)
         assert [e.id for e in store.find("context", release="1.2.4")] == [ctx]
         assert store.find("context", release="1.2.3") == []
+
+
+def test_a_copied_workspace_recognises_its_packed_refs_by_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from release_planner.server.engram import scan
+
+    task, _ctx = _seed(tmp_path / "a")
+    subprocess.run(["git", "-C", str(tmp_path / "a"), "pack-refs", "--all"], check=True)
+    with GitRefsStore(tmp_path / "a") as store:
+        store.warm()  # caches what the new packed-refs holds
+    shutil.copytree(tmp_path / "a", tmp_path / "b", symlinks=True)  # another inode, the same bytes
+    parses: list[bytes] = []
+    original = scan.parse_packed
+    monkeypatch.setattr(scan, "parse_packed", lambda raw, types: parses.append(raw) or original(raw, types))
+    with GitRefsStore(tmp_path / "b") as store:
+        assert [e.id for e in store.find("task", release="1.2.3")] == [task]
+        assert parses == []
+    (tmp_path / "b" / ".git" / "packed-refs").write_bytes(b"# pack-refs with: peeled fully-peeled sorted \n")
+    with GitRefsStore(tmp_path / "b") as store:  # other bytes: read again, and the task is gone
+        assert store.find("task", release="1.2.3") == []
+        assert parses
