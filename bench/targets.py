@@ -1,6 +1,6 @@
 """Issue 13's targets for big workspaces, side by side in one run, with a met/missed column.
 
-    .venv/bin/python bench/targets.py [--entities 100000] [--root DIR] [--history 2002]
+    .venv/bin/python bench/targets.py [--entities 100000] [--root DIR] [--history 2002] [--no-peer]
 
 * memory: VmRSS of a stdio server after ``get_release_plan`` + ``list_release_plans`` at N entities,
   minus the same on an empty store (target: <= 100 MB);
@@ -10,7 +10,10 @@
   ``git for-each-ref refs/engram`` on the same workspace (targets: <= 5x and <= 2x);
 * ``list_release_plans`` server-side p50 at N entities (``MCPServer.call_tool``; target: <= 10 ms);
 * revision history: inotify watches and a stat-fallback read with one entity at 12 and at
-  ``--history`` revisions (targets: the same watch count; read time within 1.5x).
+  ``--history`` revisions (targets: the same watch count; read time within 1.5x);
+* small stores (``_vs_peer``, skipped with ``--no-peer``): the seed's example over stdio against
+  ``@modelcontextprotocol/server-memory`` storing the same release (target: <= 1x), and the lead at
+  10,000 entities reading one release back and storing one artifact (target: ours <= 1/50 of its time).
 
 ``--root`` keeps populated workspaces between runs (``_populate.RepoCache``); each measurement
 works on its own copy. Progress goes to stderr, the table to stdout.
@@ -123,7 +126,50 @@ def history(root: Path, revisions: int, reads: int = 30) -> tuple[int, float]:
 
 def row(target: str, measured: str, ratio: float, limit: float, unit: str = "x") -> tuple[str, ...]:
     met = "met" if ratio <= limit else "MISSED"
-    return (target, measured, f"{ratio:.2f}{unit}", f"<= {limit:g}{unit}", met)
+    return (
+        target,
+        measured,
+        f"{ratio:.3f}{unit}" if ratio < 0.1 else f"{ratio:.2f}{unit}",
+        f"<= {limit:g}{unit}",
+        met,
+    )
+
+
+async def peer_rows(
+    root: Path, cache: RepoCache, ns: argparse.Namespace, errlog: Any
+) -> list[tuple[str, ...]]:
+    import _vs_peer
+
+    why = _vs_peer.available()
+    if why is not None:
+        log(f"peer skipped: {why}")
+        return []
+    example = await _vs_peer.example_vs_peer(root / "peer", ns.peer_rounds, errlog)
+    log(f"seed example: ours {example['ours_ms']:.1f} ms, server-memory {example['peer_ms']:.1f} ms")
+    lead = await _vs_peer.lead_at_scale(root / "peer", cache, example, 10_000, ns.peer_rounds * 2, errlog)
+    log(f"at 10,000: read {lead['ours_read']:.2f} vs {lead['peer_read']:.1f} ms")
+    log(f"at 10,000: write {lead['ours_write']:.2f} vs {lead['peer_write']:.1f} ms")
+    rows = [
+        row(
+            "seed example over stdio, fresh store, vs server-memory",
+            f"{example['ours_ms']:.1f} vs {example['peer_ms']:.1f} ms (8 vs 16 calls, p50 of {example['n']})",
+            example["ours_ms"] / example["peer_ms"],
+            1,
+        )
+    ]
+    for what, ours, peer in (
+        ("read one release back", lead["ours_read"], lead["peer_read"]),
+        ("store one artifact", lead["ours_write"], lead["peer_write"]),
+    ):
+        rows.append(
+            row(
+                f"{what} at 10,000 vs server-memory at {lead['records']:,} records",
+                f"{ours:.2f} vs {peer:.1f} ms ({peer / ours:.0f}x lead)",
+                ours / peer,
+                1 / 50,
+            )
+        )
+    return rows
 
 
 async def main_async(ns: argparse.Namespace) -> int:
@@ -205,6 +251,9 @@ async def main_async(ns: argparse.Namespace) -> int:
                 1.5,
             )
         )
+    if ns.peer:
+        with (root / "targets-peer-stderr.log").open("w") as errlog:
+            rows.extend(await peer_rows(root, cache, ns, errlog))
     if not ns.root:
         shutil.rmtree(root, ignore_errors=True)
     header = ("target", "measured", "ratio", "limit", "met?")
@@ -222,6 +271,8 @@ def main() -> int:
     parser.add_argument("--root", help="keep populated workspaces here and reuse them")
     parser.add_argument("--history", type=int, default=2002, help="revisions of one entity (0: skip)")
     parser.add_argument("--lists", type=int, default=30, help="list_release_plans calls after a restart")
+    parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip server-memory (needs npx)")
+    parser.add_argument("--peer-rounds", type=int, default=5, help="seed example rounds per server")
     return anyio.run(main_async, parser.parse_args())
 
 

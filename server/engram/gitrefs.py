@@ -25,7 +25,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,12 +39,11 @@ from ...tools.ports import (
     EntityType,
     StoredEntity,
     StoreProblem,
-    is_entity_id,
 )
 from . import format as fmt
 from . import identity, syncstate
-from .index import EntityIndex, summarize
-from .inotify import IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_Q_OVERFLOW, Inotify
+from .index import EntityIndex
+from .inotify import Inotify
 from .objects import Landed, create_blob, keep_on_disk, missing_refs, plan_repairs
 from .refs import (
     JOURNAL_DIR,
@@ -57,10 +56,8 @@ from .refs import (
     clear_stale_lock,
     is_bare_repository,
     read_all,
-    read_small,
-    ref_value,
-    stat_sig,
 )
+from .scan import RefScanner
 from .summaries import SummaryCache
 
 __all__ = ["JOURNAL_DIR", "GitRefsStore", "Refresh"]
@@ -70,7 +67,6 @@ log = logging.getLogger(__name__)
 _OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _VDIR_RE = re.compile(r"^v([1-9][0-9]*)$")
 _BUSY_BUDGET_S = 5.0  # git's core.filesRefLockTimeout is 0.1 s; writers here hold locks ~1 ms
-_RACY_NS = 20_000_000  # coarse filesystem clocks tick every few ms; assume up to 20 ms
 
 Refresh = Literal["auto", "inotify", "stat"]
 
@@ -177,27 +173,21 @@ class GitRefsStore:
         self._landed = Landed()
         self._step_hook: StepHook | None = None  # tests: simulate a crash at a transaction step
         self._unwritable: Exception | None = None  # why the workspace ref could not be created
-        self._index = EntityIndex(loader=self._load_entity)
+        self._index = EntityIndex(loader=self._load_entity, freshen=self._freshen)
         self._summaries = SummaryCache(self._common)
-        self._loose: dict[str, dict[str, str]] = {t: {} for t in ENTITY_TYPES}
-        self._loose_side: dict[str, dict[int, set[str]]] = {t: {} for t in ENTITY_TYPES}
-        self._packed_ours: dict[str, str] = {}
-        self._packed_seen: dict[str, str] | None = None
-        self._applied: dict[str, str] = {}
-        self._side_ns: dict[tuple[str, str], set[int]] = {}
-        self._problems: dict[str, str] = {}
-        self._dir_sigs: dict[str, tuple[tuple[int, int, int, int] | None, int]] = {}
-        self._file_sigs: dict[str, tuple[int, int, int, int] | None] = {}
         self._closed = False
         self._identity_gap: str | None = None  # why no project id could be derived (see _ensure_workspace)
-        self._ino: Inotify | None = None
+        ino: Inotify | None = None
         if refresh in ("auto", "inotify"):
             try:
-                self._ino = Inotify()
+                ino = Inotify()
             except (OSError, AttributeError) as exc:
                 if refresh == "inotify":
                     raise StorageError(f"inotify is unavailable: {exc}") from None
                 log.info("engram store: inotify unavailable (%s); watching refs by stat", exc)
+        self._scan = RefScanner(
+            self._common, self._index, self._summaries, self._read_blob, ino, missing=self._missing
+        )
         with self._lock:
             try:
                 self._refs.recover()
@@ -211,6 +201,10 @@ class GitRefsStore:
     def id_namespace(self) -> str:
         """Keeps the service's stable ids of different repositories apart: Engram's project id."""
         return self._project_id or str(self._workspace.resolve())
+
+    @property
+    def _ino(self) -> Inotify | None:
+        return self._scan.ino
 
     def warm(self) -> None:
         """Build the index now (it is otherwise built by the first read)."""
@@ -267,9 +261,15 @@ class GitRefsStore:
             return self._index.connected(entity_id, max_depth)
 
     def problems(self) -> list[StoreProblem]:
+        """Refs the index cannot serve, and every ref under ``refs/engram/`` whose object is gone
+        (a blob the summary cache still remembers included), each with the command that repairs it."""
         with self._lock:
             self._refresh()
-            return [StoreProblem(ref=ref, reason=why) for ref, why in sorted(self._problems.items())]
+            found = {p.ref: p for p in self._scan.problems()}
+            for ref in missing_refs(self._refs, self._objects_dir):
+                if ref.name not in found:
+                    found[ref.name] = StoreProblem(ref=ref.name, reason=self._missing(ref.name, ref.oid))
+            return sorted(found.values(), key=lambda p: p.ref)
 
     # --- port: writes ---------------------------------------------------------------------------
 
@@ -358,12 +358,12 @@ class GitRefsStore:
         with self._lock:
             if not self._closed:
                 self._keep_landed()  # a prune still running may have taken the last writes' objects
-            if self._ino is not None:
-                self._ino.close()
-                self._ino = None
+            if self._scan.ino is not None:
+                self._scan.ino.close()
+                self._scan.ino = None
             self._refs.close()
             if not self._closed and self._scanned:
-                self._summaries.save(self._cache_rows())
+                self._summaries.save(self._scan.cache_rows, self._scan.packed_state)
             if not self._closed:
                 self._repo.free()  # pack files and their maps; the object is unusable afterwards
             self._closed = True
@@ -422,7 +422,7 @@ class GitRefsStore:
         for change in changes:
             t, eid = change.type, change.id
             name = fmt.entity_ref(t, eid)
-            old = self._applied.get(name)
+            old = self._scan.applied(t, eid)
             revision = self._index.revision(t, eid)
             readable = self._index.has(t, eid)
             fmt.check_revision(change, exists=old is not None, revision=revision, readable=readable)
@@ -457,21 +457,12 @@ class GitRefsStore:
 
     def _apply_own(self, p: _Planned) -> StoredEntity:
         t, eid, n = p.change.type, p.change.id, p.revision
-        name = fmt.entity_ref(t, eid)
         if p.parsed is None:
             assert p.deleted is not None
-            self._loose[t].pop(eid, None)
-            self._packed_ours.pop(name, None)
-            self._applied.pop(name, None)
-            self._problems.pop(name, None)
+            self._scan.own_write(t, eid, n, None)
             self._index.remove(t, eid)  # the revision stays: the sidecars do
             return p.deleted
-        self._loose[t][eid] = p.blob_oid
-        self._applied[name] = p.blob_oid
-        self._problems.pop(name, None)
-        self._loose_side[t].setdefault(n, set()).add(eid)
-        self._side_ns.setdefault((t, eid), set()).add(n)
-        self._index.set_revision(t, eid, max(self._side_ns[(t, eid)]))
+        self._scan.own_write(t, eid, n, p.blob_oid)
         self._summaries.dirty = True
         return self._index.put(p.parsed.entity, p.parsed.sort_ns, p.blob_oid)
 
@@ -565,315 +556,25 @@ class GitRefsStore:
             self._landed.check(self._objects_dir)
         except OSError as exc:
             log.warning("engram store: cannot recover interrupted writes: %s", exc)
-        if not self._scanned:
-            self._summaries.load()
-            try:
-                self._full_scan()
-            finally:
-                self._summaries.release()
-            self._scanned = True
-            self._summaries.save(self._cache_rows())
-            _trim_heap()
+        if self._scanned:
+            self._scan.refresh()
             return
-        if self._ino is not None:
-            try:
-                self._drain_events()
-                return
-            except OSError as exc:
-                log.warning("engram store: inotify failed (%s); watching refs by stat from now on", exc)
-                self._ino.close()
-                self._ino = None
-                self._full_scan()
-                return
-        self._poll_stats()
-
-    def _full_scan(self) -> None:
-        names: set[str] = set()
         try:
-            if self._ino is not None:
-                self._ino.watch(self._common, ("git",))
-                self._ino.watch(os.path.join(self._common, "refs"), ("refs",))
-                self._ino.watch(self._engram_dir, ("engram",))
-            for t in ENTITY_TYPES:
-                names |= self._sync_type(t)
+            self._scan.scan(cached=True)
         except OSError as exc:
-            if self._ino is None:
+            if self._scan.ino is None:
                 raise
             log.warning("engram store: inotify failed (%s); watching refs by stat from now on", exc)
-            self._ino.close()
-            self._ino = None
-            for t in ENTITY_TYPES:
-                names |= self._sync_type(t)
-        names |= self._sync_packed()
-        self._apply(names)
+            self._scan.ino.close()
+            self._scan.ino = None
+            self._scan.scan(cached=True)
+        self._scanned = True
+        self._summaries.save(self._scan.cache_rows, self._scan.packed_state)
+        _trim_heap()
 
-    def _drain_events(self) -> None:
-        assert self._ino is not None
-        events = self._ino.read()
-        if not events:
-            return
-        packed = False
-        types: set[str] = set()
-        vdirs: set[tuple[str, int]] = set()
-        files: set[tuple[str, str]] = set()
-        sidecars: set[tuple[str, int, str]] = set()
-        for key, mask, name in events:
-            if mask & IN_Q_OVERFLOW or key is None:
-                if mask & IN_Q_OVERFLOW:
-                    self._full_scan()
-                    return
-                continue
-            gone = bool(mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
-            where = key[0]
-            if where == "git":
-                packed |= name == "packed-refs"
-            elif where == "refs":
-                if name == "engram" or gone:
-                    types.update(ENTITY_TYPES)
-            elif where == "engram":
-                if gone:
-                    types.update(ENTITY_TYPES)
-                elif name in ENTITY_TYPES:
-                    types.add(name)
-            elif where == "type":
-                if gone:
-                    types.add(key[1])
-                elif name and not name.endswith(".lock"):
-                    if mask & IN_ISDIR:
-                        m = _VDIR_RE.match(name)
-                        if m:
-                            vdirs.add((key[1], int(m.group(1))))
-                    else:
-                        files.add((key[1], name))
-            elif where == "vdir":
-                if gone:
-                    vdirs.add((key[1], key[2]))
-                elif name and not name.endswith(".lock") and not mask & IN_ISDIR:
-                    sidecars.add((key[1], key[2], name))
-        names: set[str] = set()
-        if packed:
-            names |= self._sync_packed()
-        for t in types:
-            names |= self._sync_type(t)
-        for t, n in vdirs:
-            if t not in types:
-                names |= self._sync_vdir(t, n)
-        for t, fname in files:
-            if t not in types:
-                names |= self._sync_loose_entity(t, fname)
-        for t, n, eid in sidecars:
-            if t not in types and (t, n) not in vdirs:
-                names |= self._sync_loose_sidecar(t, n, eid)
-        self._apply(names)
-
-    def _poll_stats(self) -> None:
-        """Fallback without inotify: rescan only directories whose stat changed (or changed within
-        one coarse clock tick of the last scan, when a further change could keep the same stat)."""
-        names = self._sync_packed()
-        for t in ENTITY_TYPES:
-            tdir = os.path.join(self._engram_dir, t)
-            if self._dir_changed(tdir):
-                names |= self._sync_type(t)
-                continue
-            for n in list(self._loose_side[t]):
-                if self._dir_changed(os.path.join(tdir, f"v{n}")):
-                    names |= self._sync_vdir(t, n)
-        self._apply(names)
-
-    def _dir_changed(self, path: str) -> bool:
-        seen = self._dir_sigs.get(path)
-        if seen is None:
-            return True
-        sig, scanned_at = seen
-        now_sig = stat_sig(path)
-        if now_sig != sig:
-            return True
-        return now_sig is not None and now_sig[1] + _RACY_NS >= scanned_at
-
-    def _note_dir(self, path: str) -> tuple[int, int, int, int] | None:
-        sig = stat_sig(path)  # before listing: a change during the listing shows up next time
-        self._dir_sigs[path] = (sig, time.time_ns())
-        return sig
-
-    def _sync_packed(self) -> set[str]:
-        packed = self._refs.packed()
-        if packed is self._packed_seen:
-            return set()
-        self._packed_seen = packed
-        ours = {name: oid for name, oid in packed.items() if _split_ref(name) is not None}
-        old = self._packed_ours
-        changed = {n for n in ours.keys() | old.keys() if ours.get(n) != old.get(n)}
-        self._packed_ours = ours
-        return changed
-
-    def _sync_type(self, t: str) -> set[str]:
-        tdir = os.path.join(self._engram_dir, t)
-        previous_scan = self._dir_sigs.get(tdir, (None, 0))[1]
-        if self._ino is not None:
-            if not self._ino.watch(tdir, ("type", t)):
-                self._ino.watch(self._engram_dir, ("engram",))
-        else:
-            self._note_dir(tdir)
-        files: dict[str, str] = {}
-        vdirs: set[int] = set()
-        try:
-            entries = list(os.scandir(tdir))
-        except (FileNotFoundError, NotADirectoryError):
-            entries = []
-        old = self._loose[t]
-        for entry in entries:
-            if entry.name.endswith(".lock"):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                m = _VDIR_RE.match(entry.name)
-                if m:
-                    vdirs.add(int(m.group(1)))
-                continue
-            name = f"refs/engram/{t}/{entry.name}"
-            if self._ino is None:
-                sig = _file_sig(entry)
-                # Unchanged stat is trusted only if the file last changed a clock tick before our scan.
-                settled = sig is not None and sig[2] + _RACY_NS < previous_scan
-                if entry.name in old and sig == self._file_sigs.get(name) and settled:
-                    files[entry.name] = old[entry.name]
-                    continue
-                self._file_sigs[name] = sig
-            value = ref_value(read_small(entry.path))
-            if value is not None:
-                files[entry.name] = value
-        changed = {f"refs/engram/{t}/{f}" for f in files.keys() | old.keys() if files.get(f) != old.get(f)}
-        for gone in old.keys() - files.keys():
-            self._file_sigs.pop(f"refs/engram/{t}/{gone}", None)
-        self._loose[t] = files
-        for n in vdirs | set(self._loose_side[t]):
-            changed |= self._sync_vdir(t, n)
-        return changed
-
-    def _sync_vdir(self, t: str, n: int) -> set[str]:
-        vdir = os.path.join(self._engram_dir, t, f"v{n}")
-        if self._ino is not None:
-            self._ino.watch(vdir, ("vdir", t, n))
-        else:
-            self._note_dir(vdir)
-        try:
-            ids = {e for e in os.listdir(vdir) if not e.endswith(".lock")}
-        except (FileNotFoundError, NotADirectoryError):
-            ids = set()
-        old = self._loose_side[t].get(n, set())
-        if ids:
-            self._loose_side[t][n] = ids
-        else:
-            self._loose_side[t].pop(n, None)
-            self._dir_sigs.pop(vdir, None)
-        return {fmt.sidecar_ref(t, eid, n) for eid in ids ^ old}
-
-    def _sync_loose_entity(self, t: str, fname: str) -> set[str]:
-        value = ref_value(read_small(os.path.join(self._engram_dir, t, fname)))
-        if value is None:
-            self._loose[t].pop(fname, None)
-        else:
-            self._loose[t][fname] = value
-        return {f"refs/engram/{t}/{fname}"}
-
-    def _sync_loose_sidecar(self, t: str, n: int, eid: str) -> set[str]:
-        exists = os.path.lexists(os.path.join(self._engram_dir, t, f"v{n}", eid))
-        ids = self._loose_side[t].setdefault(n, set())
-        if exists:
-            ids.add(eid)
-        else:
-            ids.discard(eid)
-            if not ids:
-                del self._loose_side[t][n]
-        return {fmt.sidecar_ref(t, eid, n)}
-
-    def _apply(self, names: Iterable[str]) -> None:
-        entities: dict[str, tuple[str, str]] = {}
-        bumped: set[tuple[str, str]] = set()
-        for name in names:
-            where = _split_ref(name)
-            if where is None:
-                continue
-            t, eid, n = where
-            if n:
-                self._apply_sidecar(name, t, eid, n)
-                bumped.add((t, eid))
-            else:
-                entities[name] = (t, eid)
-        # A writer renames the entity ref before its sidecar, so an entity ref read *after* a sidecar
-        # was seen is at least as new as that revision. Re-reading it here means the index never pairs
-        # a new revision with older content, which would let a stale read pass compare-and-swap.
-        listed: dict[str, set[str]] = {}
-        for t, eid in bumped:
-            if len(bumped) > 64 and t not in listed:
-                # Many at once (a full scan): one listing of the type's directory, taken now, tells
-                # which of them have a loose entity ref at all, instead of one open() per id.
-                try:
-                    listed[t] = set(os.listdir(os.path.join(self._engram_dir, t)))
-                except (FileNotFoundError, NotADirectoryError):
-                    listed[t] = set()
-            if t in listed and eid not in listed[t] and eid not in self._loose[t]:
-                entities[fmt.entity_ref(t, eid)] = (t, eid)
-                continue
-            if eid in self._loose[t] or is_entity_id(eid):
-                self._sync_loose_entity(t, eid)
-                entities[fmt.entity_ref(t, eid)] = (t, eid)
-        for name, (t, eid) in entities.items():
-            self._apply_entity(name, t, eid)
-
-    def _apply_sidecar(self, name: str, t: str, eid: str, n: int) -> None:
-        exists = eid in self._loose_side[t].get(n, ()) or name in self._packed_ours
-        key = (t, eid)
-        ns = self._side_ns.get(key)
-        if exists:
-            ns = self._side_ns.setdefault(key, set())
-            ns.add(n)
-        elif ns is not None:
-            ns.discard(n)
-            if not ns:
-                del self._side_ns[key]
-        self._index.set_revision(t, eid, max(ns) if ns else 0)
-
-    def _apply_entity(self, name: str, t: str, eid: str) -> None:
-        value = self._loose[t].get(eid) or self._packed_ours.get(name)
-        if value == self._applied.get(name):
-            return
-        if value is None:
-            self._applied.pop(name, None)
-            self._problems.pop(name, None)
-            self._index.remove(t, eid)
-            return
-        self._applied[name] = value
-        problem: str | None = None
-        if not is_entity_id(eid):
-            problem = "the ref name is not a lowercase UUID, so this store cannot address it"
-        elif not _OID_RE.match(value):
-            problem = f"the ref does not point at an object ({value[:60]!r})"
-        else:
-            known = self._summaries.lookup(value, t, eid)
-            if isinstance(known, str):
-                problem = known
-            elif known is not None and value not in self._repo:
-                problem = self._missing(name, value)  # the cache remembers a blob a prune took
-            elif known is not None:
-                self._problems.pop(name, None)
-                self._index.put_summary(t, eid, known, value)
-                return
-            else:
-                raw = self._read_blob(value)
-                if raw is None:
-                    problem = self._missing(name, value)
-                else:
-                    result = fmt.read_entity(t, eid, raw, self._index.revision(t, eid))
-                    self._summaries.dirty = True
-                    if isinstance(result, StoreProblem):
-                        problem = result.reason
-                    else:
-                        self._problems.pop(name, None)
-                        self._index.put_summary(t, eid, summarize(result.entity, result.sort_ns), value)
-                        return
-        self._index.remove(t, eid)
-        self._problems[name] = problem
-        log.warning("engram store: skipping %s: %s", name, problem)
+    def _freshen(self, t: str, eid: str) -> None:
+        if self._scanned:
+            self._scan.freshen(t, eid)
 
     def _missing(self, name: str, oid: str) -> str:
         fix = f"engram-release-planner repair --workspace {self._workspace}"
@@ -891,20 +592,6 @@ class GitRefsStore:
         result = fmt.read_entity(t, eid, raw, revision)
         return result.entity if not isinstance(result, StoreProblem) else None
 
-    def _cache_rows(self) -> Iterable[tuple[str, str, str, object]]:
-        """(blob id, type, id, summary or problem) of every entity ref this store has read."""
-        for name, oid in self._applied.items():
-            where = _split_ref(name)
-            if where is None:
-                continue
-            t, eid, _n = where
-            problem = self._problems.get(name)
-            if problem is not None:
-                yield oid, t, eid, problem
-                continue
-            if self._index.ref(t, eid) == oid:
-                yield oid, t, eid, self._index.summary(t, eid)
-
 
 def _trim_heap() -> None:
     """Hand the full scan's transient memory back to the system (glibc keeps freed heap otherwise)."""
@@ -913,11 +600,3 @@ def _trim_heap() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def _file_sig(entry: os.DirEntry[str]) -> tuple[int, int, int, int] | None:
-    try:
-        st = entry.stat(follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)

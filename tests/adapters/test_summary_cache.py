@@ -3,6 +3,8 @@ mislead (it is keyed by blob id) or break a store when it is damaged."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,71 @@ def test_a_cache_row_for_another_id_is_not_trusted(tmp_path: Path) -> None:
     cache.write_text(text)
     with GitRefsStore(tmp_path) as store:
         assert [e.id for e in store.find("task", release="1.2.3")] == [task]
+
+
+def test_a_restart_reuses_the_cached_packed_refs_only_while_that_file_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from release_planner.server.engram import scan
+
+    task, ctx = _seed(tmp_path)
+    gone = new_entity_id()
+    with GitRefsStore(tmp_path) as store:
+        store.commit([Change(task, TaskRecord(title="Release v1.2.3 - Twice"), expected_revision=1)])
+        store.commit([Change(gone, TaskRecord(title="Release v1.2.3 - Gone"))])
+        store.commit([Change(gone, TaskRecord(title="gone"), delete=True, expected_revision=1)])
+    subprocess.run(["git", "-C", str(tmp_path), "pack-refs", "--all"], check=True)
+    parses: list[int] = []
+    original = scan.parse_packed
+
+    def counting(raw: bytes, types: object) -> object:
+        parses.append(len(raw))
+        return original(raw, types)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan, "parse_packed", counting)
+    with GitRefsStore(tmp_path) as store:  # packed-refs changed since the cache: read, and cached anew
+        store.warm()
+        assert parses
+    parses.clear()
+
+    store = GitRefsStore(tmp_path)
+    reads = _blob_reads(store, monkeypatch)
+    store.warm()
+    assert (parses, reads) == ([], [])  # neither packed-refs nor any entity blob was parsed
+    assert (store.get("task", task).title, store.get("task", task).revision) == ("Release v1.2.3 - Twice", 2)
+    assert store.get("context", ctx).revision == 1
+    assert store.get("task", gone) is None
+    assert store._index.revision("task", gone) == 1  # its sidecar stays, packed
+    store.close()
+
+    with GitRefsStore(tmp_path) as other:  # a loose ref over the packed one
+        other.commit(
+            [Change(ctx, ContextRecord(title="Release Plan: v1.2.4", content="moved"), expected_revision=1)]
+        )
+    with GitRefsStore(tmp_path) as store:
+        moved = store.get("context", ctx)
+        assert (moved.title, moved.revision) == ("Release Plan: v1.2.4", 2)
+        assert [e.id for e in store.find("context", release="1.2.4")] == [ctx]
+        assert store.find("context", release="1.2.3") == []
+
+
+def test_a_copied_workspace_recognises_its_packed_refs_by_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from release_planner.server.engram import scan
+
+    task, _ctx = _seed(tmp_path / "a")
+    subprocess.run(["git", "-C", str(tmp_path / "a"), "pack-refs", "--all"], check=True)
+    with GitRefsStore(tmp_path / "a") as store:
+        store.warm()  # caches what the new packed-refs holds
+    shutil.copytree(tmp_path / "a", tmp_path / "b", symlinks=True)  # another inode, the same bytes
+    parses: list[bytes] = []
+    original = scan.parse_packed
+    monkeypatch.setattr(scan, "parse_packed", lambda raw, types: parses.append(raw) or original(raw, types))
+    with GitRefsStore(tmp_path / "b") as store:
+        assert [e.id for e in store.find("task", release="1.2.3")] == [task]
+        assert parses == []
+    (tmp_path / "b" / ".git" / "packed-refs").write_bytes(b"# pack-refs with: peeled fully-peeled sorted \n")
+    with GitRefsStore(tmp_path / "b") as store:  # other bytes: read again, and the task is gone
+        assert store.find("task", release="1.2.3") == []
+        assert parses

@@ -156,8 +156,10 @@ def test_refs_whose_objects_a_prune_took_are_reported_and_repaired(
     assert _gc(workspace).returncode != 0  # git itself stops at the broken refs
 
     with GitRefsStore(workspace) as store:
-        (problem,) = store.problems()
-        assert problem.ref == plan_ref
+        problems = {p.ref: p for p in store.problems()}
+        assert set(problems) == {plan_ref, sidecar_ref}  # the version record's object is gone too
+        assert f"engram-release-planner repair --workspace {workspace}" in problems[sidecar_ref].reason
+        problem = problems[plan_ref]
         assert f"engram-release-planner repair --workspace {workspace}" in problem.reason
         assert f"git -C {workspace} update-ref -d {plan_ref} {refs[plan_ref]}" in problem.reason
         with pytest.raises(PlannerError):  # the release cannot take a plan while the ref is broken
