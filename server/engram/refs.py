@@ -313,8 +313,9 @@ class RefFiles:
         step = hook or (lambda _step: None)
         ordered = sorted(updates, key=lambda u: u.name)
         deleted = {u.name for u in ordered if u.new is None}
-        packed_raw = read_all(self._packed_path) or b""
-        packed_names = set(parse_packed(packed_raw)) & deleted
+        # Only a deletion needs packed-refs (at 100k refs, reading it costs most of a write).
+        packed_raw = (read_all(self._packed_path) or b"") if deleted else b""
+        packed_names = set(parse_packed(packed_raw)) & deleted if deleted else set()
         packed_new = without_packed(packed_raw, packed_names) if packed_names else None
         if packed_new is not None:
             # First in the journal and in every roll: "packed-refs" sorts before "refs/...".
