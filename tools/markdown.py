@@ -63,7 +63,7 @@ _CODE, _FENCE, _TEXT = "code", "fence", "text"
 
 def escape_html(markdown: str) -> str:
     """``markdown`` with raw HTML outside code made inert (see above); all else byte for byte."""
-    if "<" not in markdown:
+    if _TAG_START.search(markdown) is None:  # no `<` that could open anything: nothing to escape
         return markdown
     lines = markdown.split("\n")
     readings = [_roles(lines, mode) for mode in ("lazy", "eager", "blind")]

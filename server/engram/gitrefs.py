@@ -593,10 +593,21 @@ class GitRefsStore:
         return result.entity if not isinstance(result, StoreProblem) else None
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """glibc, found once: ``find_library`` runs ``ldconfig`` in a subprocess on every call."""
+    for name in ("libc.so.6", ctypes.util.find_library("c")):
+        if name:
+            try:
+                return ctypes.CDLL(name)
+            except OSError:
+                continue
+    return None
+
+
 def _trim_heap() -> None:
     """Hand the full scan's transient memory back to the system (glibc keeps freed heap otherwise)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    libc = _libc()
+    trim = getattr(libc, "malloc_trim", None) if libc is not None else None
+    if trim is not None:
+        trim(0)
