@@ -19,6 +19,8 @@ from release_planner.server.engram.memory import MemoryStore
 from release_planner.tools.examples import release_plan, rollback
 from release_planner.tools.markdown import escape_html
 from release_planner.tools.ports import ContextRecord
+from release_planner.tools.release_plan import ReleasePlanSpec
+from release_planner.tools.service import ReleasePlanner
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -186,3 +188,17 @@ def test_a_carriage_return_in_user_text_does_not_open_a_way_out_of_a_fence():
         assert "<img" not in markdown, markdown
         assert "&lt;img src=x onerror=alert(1)>" in markdown
     assert plan_spec["risks"][0]["description"] == plan["risks"][0]["description"]
+
+
+def test_markdown_trimmed_inside_a_code_span_stays_inert():
+    # A line longer than half the limit is cut where the limit falls, here inside a code span: the
+    # backtick left open must not let the tag it held out as HTML.
+    plan = copy.deepcopy(release_plan.ARGS)
+    plan["objectives"][0] = "Run `<img src=x onerror=alert(1)>" + "a" * 1500 + "`"
+    planner = ReleasePlanner(MemoryStore(), max_markdown_chars=1000)
+    written = planner.create_release_plan(ReleasePlanSpec.model_validate(plan))
+    view = planner.get_release_plan(plan["version"])
+    for result in (written, view):
+        assert result.markdown_truncated
+        assert "<img" not in result.markdown, result.markdown
+        assert "&lt;img src=x onerror=alert(1)>" in result.markdown
