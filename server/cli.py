@@ -57,7 +57,7 @@ def _common_options() -> argparse.ArgumentParser:
         "--http-header-timeout",
         type=float,
         metavar="SECONDS",
-        help="close an HTTP connection whose request headers take longer (408; default: 10)",
+        help="close an HTTP connection whose request headers, then body, take longer (408; default: 10)",
     )
     g.add_argument(
         "--http-idle-timeout",
@@ -69,7 +69,8 @@ def _common_options() -> argparse.ArgumentParser:
         "--http-max-connections",
         type=int,
         metavar="N",
-        help="answer 503 to HTTP connections beyond N open ones (default: 100)",
+        help="beyond N open HTTP connections close the oldest one waiting for its request, or answer 503 "
+        "if all are busy (default: 100)",
     )
     g.add_argument(
         "--token-file", metavar="FILE", help="file holding the bearer token HTTP clients must send"
