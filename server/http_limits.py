@@ -141,8 +141,12 @@ class LimitedH11Protocol(H11Protocol):
                 "retry-after: 5",
             )
         )
-        if transport.can_write_eof():
-            transport.write_eof()
+        try:
+            if transport.can_write_eof():
+                transport.write_eof()
+        except OSError:  # the client already hung up (a reset): nothing more to tell it
+            transport.close()
+            return
         self._header_timer = self.loop.call_later(_REFUSAL_LINGER, transport.close)
 
     # -- the header deadline -------------------------------------------------------------------------

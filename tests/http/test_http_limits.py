@@ -7,6 +7,7 @@ tests stay quick. Socket timeouts are only an upper bound that turns a hang into
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -162,6 +163,26 @@ def test_connections_beyond_the_cap_get_503_at_once_when_every_one_is_busy():
     assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"\r\nretry-after: 5\r\n" in answer
     assert b"3 open connections, the most it accepts; retry in a few seconds" in answer
+
+
+def test_refusals_at_the_cap_log_no_errors(caplog: pytest.LogCaptureFixture):
+    # A client that reads the start of its 503 and hangs up resets the connection, and the server's
+    # shutdown of the socket right after the 503 then failed (ENOTCONN) with an asyncio traceback at
+    # ERROR level, once per refusal: under attack the log, not the cap, would fill up.
+    with running(http_header_timeout=60, http_max_connections=1) as (port, server):
+        busy = event_stream(port)
+        answers = []
+        try:
+            wait_for_connections(server, 1)
+            for _ in range(40):
+                with connect(port) as conn:
+                    conn.sendall(b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    answers.append(conn.recv(12))  # and close with the rest unread: a reset
+        finally:
+            busy.close()
+    assert set(answers) == {b"HTTP/1.1 503"}, answers
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
 
 
 @pytest.mark.parametrize("unfinished", ["headers", "body"])
