@@ -186,6 +186,11 @@ class PlannerServer(MCPServer):
             context, name, version, lambda: super(PlannerServer, self).call_tool(name, arguments, context)
         )
 
+    async def run_stdio_async(self) -> None:
+        from .stdio import serve_stdio  # answers requests too deep for the SDK's parser
+
+        await serve_stdio(self)
+
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
     ) -> Any:

@@ -20,6 +20,7 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -33,24 +34,38 @@ log = logging.getLogger("release_planner.server")
 R = TypeVar("R")
 NOTICE_LEVEL = "warning"
 _NOTICE_TIMEOUT = 5.0  # a stuck transport must not keep a cancelled call alive
-# Set by ``guard_write`` for one tool call; ``settled_write`` marks it once the write has started.
-_started: ContextVar[list[bool] | None] = ContextVar("release_planner_write_started", default=None)
+
+
+@dataclass
+class _Call:
+    """One write tool call, as ``settled_write`` leaves it for ``guard_write``."""
+
+    started: bool = False
+    outcome: str = ""  # once the write has run: what a later cancel reports
+    told: bool = False  # the client has been told already
+
+
+# Set by ``guard_write`` for one tool call; ``settled_write`` records how its write went.
+_call: ContextVar[_Call | None] = ContextVar("release_planner_write_call", default=None)
 
 
 async def guard_write(ctx: Any, tool: str, version: object, call: Callable[[], Awaitable[R]]) -> R:
     """Run one write tool call; if it is cancelled before its write started, say so (nothing was
-    stored). Wraps the whole call, so a cancel during argument checks is reported as well."""
-    started: list[bool] = []
-    token = _started.set(started)
+    stored), and if after the write returned (the tool still reporting), say how it went. Wraps the
+    whole call, so a cancel during argument checks is reported as well."""
+    state = _Call()
+    token = _call.set(state)
     try:
         return await call()
     except anyio.get_cancelled_exc_class():
-        if not started:
+        if not state.started:
             where = f" (release {version})" if isinstance(version, str) and version else ""
             await notice(ctx, f"{tool}: cancelled before it started; nothing was stored{where}")
+        elif not state.told and state.outcome:
+            await notice(ctx, f"{tool}: {state.outcome}")
         raise
     finally:
-        _started.reset(token)
+        _call.reset(token)
 
 
 async def settled_write(
@@ -64,6 +79,7 @@ async def settled_write(
     """Take the write lock and run ``run`` (the worker-thread call) by the rule above, reporting
     progress as ``{tool}: {subject}`` then ``{tool}: {done(result)}``."""
     cancelled = anyio.get_cancelled_exc_class()
+    state = _call.get()
     started = False
     result: Any = None
     refusal: Exception | None = None
@@ -71,13 +87,15 @@ async def settled_write(
         async with lock:
             await ctx.report_progress(0, 1, f"{tool}: {subject}")
             started = True  # no checkpoint between here and the shield: a cancel cannot land between
-            if (marks := _started.get()) is not None:
-                marks.append(True)
+            if state is not None:
+                state.started = True
             with anyio.CancelScope(shield=True):
                 try:
                     result = await run()
                 except Exception as exc:
                     refusal = exc
+            if state is not None:
+                state.outcome = _outcome(subject, refusal, done, result)
             # Progress is a no-op without a progress token, so look for a cancel here explicitly.
             await anyio.lowlevel.checkpoint_if_cancelled()
             if refusal is not None:
@@ -86,16 +104,22 @@ async def settled_write(
         return result  # type: ignore[no-any-return]
     except cancelled:
         if not started:
-            if _started.get() is not None:
+            if state is not None:
                 raise  # guard_write reports it, once, for the whole call
             outcome = f"cancelled before it started; nothing was stored ({subject})"
-        elif refusal is not None:
-            reason = str(refusal).split("\n", 1)[0]
-            outcome = f"cancelled after it started ({subject}); refused, nothing was stored: {reason}"
         else:
-            outcome = f"cancelled after it started ({subject}), and completed: {done(result)}"
+            outcome = _outcome(subject, refusal, done, result)
+        if state is not None:
+            state.told = True
         await notice(ctx, f"{tool}: {outcome}")
         raise
+
+
+def _outcome(subject: str, refusal: Exception | None, done: Callable[[Any], str], result: Any) -> str:
+    if refusal is not None:
+        reason = str(refusal).split("\n", 1)[0]
+        return f"cancelled after it started ({subject}); refused, nothing was stored: {reason}"
+    return f"cancelled after it started ({subject}), and completed: {done(result)}"
 
 
 async def notice(ctx: Any, message: str) -> None:

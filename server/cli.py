@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,7 +58,7 @@ def _common_options() -> argparse.ArgumentParser:
         "--http-header-timeout",
         type=float,
         metavar="SECONDS",
-        help="close an HTTP connection whose request headers take longer (408; default: 10)",
+        help="close an HTTP connection whose request headers, then body, take longer (408; default: 10)",
     )
     g.add_argument(
         "--http-idle-timeout",
@@ -69,7 +70,8 @@ def _common_options() -> argparse.ArgumentParser:
         "--http-max-connections",
         type=int,
         metavar="N",
-        help="answer 503 to HTTP connections beyond N open ones (default: 100)",
+        help="beyond N open HTTP connections close the oldest one waiting for its request, or answer 503 "
+        "if all are busy (default: 100)",
     )
     g.add_argument(
         "--token-file", metavar="FILE", help="file holding the bearer token HTTP clients must send"
@@ -201,12 +203,22 @@ def _planner(settings: Settings) -> Any:
     return store, ReleasePlanner(store, max_markdown_chars=settings.max_markdown_chars)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: control characters other than newline and tab (escape sequences, a
+    carriage return that overwrites the line) written as ``\\xNN``; CRLF line ends as newlines."""
+    text = text.replace("\r\n", "\n")
+    return _CONTROL.sub(lambda m: "\\r" if m.group() == "\r" else f"\\x{ord(m.group()):02x}", text)
+
+
 def _show(settings: Settings, version: str) -> int:
     from ..tools.errors import PlannerError
 
     store, planner = _planner(settings)
     try:
-        sys.stdout.write(planner.release_markdown(version))
+        sys.stdout.write(printable(planner.release_markdown(version)))
         return 0
     except PlannerError as exc:
         print(f"engram-release-planner: {exc.describe()}", file=sys.stderr)
@@ -240,7 +252,7 @@ def _list(settings: Settings, status: str | None) -> int:
     for r in rows:
         print(
             f"{r.release:<14} {r.status:<11} {r.target_date or '-':<11} {r.task_id[:8]:<9} "
-            f"{r.name[:32]:<32} {', '.join(r.artifacts)}"
+            f"{printable(r.name[:32]):<32} {', '.join(r.artifacts)}"
         )
     return 0
 

@@ -11,8 +11,9 @@ Rules:
   ``allowed_hosts`` set those are enforced; without, the Host check is off (a warning says so and how to
   turn it on) but browser Origins are still limited to loopback plus ``allowed_origins``.
 - The token is compared in constant time and never logged or put in an error message.
-- Connections are limited (``server/http_limits.py``): headers must arrive within a deadline, idle
-  keep-alive connections close, and connections beyond a cap are answered 503 at once.
+- Connections are limited (``server/http_limits.py``): headers, then the body, must arrive within a
+  deadline, idle keep-alive connections close, and beyond a cap a newcomer replaces the oldest
+  connection still waiting for its request, or is answered 503 at once if every one is busy.
 
 The token check is an ASGI middleware wrapped around the SDK's Starlette app rather than the SDK's
 ``token_verifier`` hook. The hook must be given to ``MCPServer(...)`` when the server is built, but the
@@ -315,9 +316,10 @@ def uvicorn_server(server: MCPServer[Any], settings: Settings, policy: HttpPolic
     running (``.run()`` serves until interrupted; ``.run(sockets=[...])`` on sockets already bound).
 
     The limits (``server/http_limits.py``): request headers must arrive within
-    ``http_header_timeout`` seconds (else 408), an idle keep-alive connection closes after
-    ``http_idle_timeout``, and beyond ``http_max_connections`` open connections one more is
-    answered 503 at once instead of queueing behind connections that may never finish.
+    ``http_header_timeout`` seconds, and then the body within as many again (else 408), an idle
+    keep-alive connection closes after ``http_idle_timeout``, and beyond ``http_max_connections``
+    open connections the oldest one still waiting for its request is closed to make room, or, if
+    all are busy, the newcomer is answered 503 at once instead of queueing.
     """
     import uvicorn
 

@@ -8,13 +8,18 @@ descriptor the process has, and legitimate clients then cannot connect at all.
 ``limited_protocol`` makes uvicorn's h11 protocol class with three limits:
 
 - **header timeout**: a connection must deliver a complete request line and headers within this
-  many seconds of connecting, or of the first byte of its next request. If not, it is answered
-  ``408 Request Timeout`` (nothing at all if it sent nothing) and closed.
+  many seconds of connecting, or of the first byte of its next request, and then the request's
+  body within as many seconds again. If not, it is answered ``408 Request Timeout`` (nothing at
+  all if it sent nothing) and closed. The body deadline counts however the body trickles in, and
+  also holds after an early answer (a 401 sent before the body was read).
 - **idle timeout**: a keep-alive connection with no request in progress is closed after this many
   seconds (uvicorn's ``timeout_keep_alive``).
-- **connection cap**: at most this many connections are served at once. One more is answered
-  ``503 Service Unavailable`` with ``Retry-After`` straight away and closed, instead of waiting in a
-  queue that may never move.
+- **connection cap**: at most this many connections are served at once. When one more arrives, the
+  oldest connection still waiting for its client (headers or body not yet complete, or idle between
+  requests) is closed to make room, so connections that send nothing useful cannot keep a client
+  out however fast they are reopened. Only when every connection is busy (a request being answered,
+  an event stream) is the newcomer answered ``503 Service Unavailable`` with ``Retry-After``
+  straight away and closed, instead of waiting in a queue that may never move.
 
 A response in progress (such as the server-sent event stream of an MCP session) is never cut: the
 deadlines only apply while the server waits for a request.
@@ -80,23 +85,49 @@ class LimitedH11Protocol(H11Protocol):
     idle_timeout: float = 5.0
     max_connections: int = 100
     _log_refused = _Throttled("refused an HTTP connection: %d are open, the most allowed (503)")
-    _log_slow = _Throttled("closed an HTTP connection that did not send its headers within %s s (408)")
+    _log_slow = _Throttled("closed an HTTP connection that did not send its request within %s s (408)")
+    _log_evicted = _Throttled("closed the oldest HTTP connection waiting for its client: %d are open")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timeout_keep_alive = self.idle_timeout  # type: ignore[assignment]
         self._header_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
         self._refused = False
+        self._opened = time.monotonic()
 
     # -- the cap -----------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
         assert isinstance(transport, asyncio.Transport)
-        if len(self.connections) >= self.max_connections:
+        if len(self.connections) >= self.max_connections and not self._evict_one():
             self._refuse(transport)
             return
         super().connection_made(transport)
         self._arm_header_timer()
+
+    def _waiting_for_client(self) -> bool:
+        """True while nothing is being answered: the request (headers or body) is incomplete or
+        not begun, or it was answered early and its body is still arriving."""
+        if self._refused or self.transport is None or self.transport.is_closing():
+            return False
+        theirs, ours = self.conn.their_state, self.conn.our_state
+        if ours is h11.SEND_BODY:
+            return False  # a response in progress, such as an event stream, is never cut
+        return theirs is h11.IDLE or theirs is h11.SEND_BODY
+
+    def _evict_one(self) -> bool:
+        waiting = [
+            c for c in self.connections if isinstance(c, LimitedH11Protocol) and c._waiting_for_client()
+        ]
+        if not waiting:
+            return False
+        self._log_evicted(len(self.connections))
+        min(waiting, key=lambda c: c._opened)._too_slow(
+            f"The server has {self.max_connections} open connections, the most it accepts, and closed "
+            "this one, the oldest still waiting for its request, to make room; retry.\n"
+        )
+        return True
 
     def _refuse(self, transport: asyncio.Transport) -> None:
         self._refused = True
@@ -110,8 +141,12 @@ class LimitedH11Protocol(H11Protocol):
                 "retry-after: 5",
             )
         )
-        if transport.can_write_eof():
-            transport.write_eof()
+        try:
+            if transport.can_write_eof():
+                transport.write_eof()
+        except OSError:  # the client already hung up (a reset): nothing more to tell it
+            transport.close()
+            return
         self._header_timer = self.loop.call_later(_REFUSAL_LINGER, transport.close)
 
     # -- the header deadline -------------------------------------------------------------------------
@@ -125,17 +160,35 @@ class LimitedH11Protocol(H11Protocol):
             self._header_timer.cancel()
             self._header_timer = None
 
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
     def _headers_too_slow(self) -> None:
         self._header_timer = None
         if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
             return
+        self._too_slow()
+
+    def _body_too_slow(self) -> None:
+        self._body_timer = None
+        if self._waiting_for_client() and self.conn.their_state is h11.SEND_BODY:
+            self._too_slow()
+
+    def _too_slow(self, why: str = "") -> None:
+        """Close a connection waiting for its client, with a 408 if part of a request arrived and
+        nothing was answered yet."""
+        theirs, ours = self.conn.their_state, self.conn.our_state
         pending, _ = self.conn.trailing_data
-        if pending:
+        if (theirs is h11.IDLE and pending) or (theirs is h11.SEND_BODY and ours is h11.SEND_RESPONSE):
             self._log_slow(self.header_timeout)
             self.transport.write(
                 _response(
                     "408 Request Timeout",
-                    f"The request headers did not arrive within {self.header_timeout:g} seconds.\n",
+                    why
+                    or f"The request did not arrive within {self.header_timeout:g} seconds for its "
+                    "headers and as many again for its body.\n",
                 )
             )
         self.transport.close()
@@ -148,6 +201,11 @@ class LimitedH11Protocol(H11Protocol):
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:
             self._cancel_header_timer()
+        if self.conn.their_state is h11.SEND_BODY:
+            if self._body_timer is None:
+                self._body_timer = self.loop.call_later(self.header_timeout, self._body_too_slow)
+        else:
+            self._cancel_body_timer()
 
     def eof_received(self) -> None:
         if self._refused:
@@ -157,6 +215,7 @@ class LimitedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
+        self._cancel_body_timer()
         if self._refused:
             return
         super().connection_lost(exc)

@@ -75,7 +75,7 @@ class Settings(BaseModel):
         default=10.0,
         gt=0,
         le=600,
-        description="Seconds an HTTP connection has to send a request's headers; then 408 and closed",
+        description="Seconds an HTTP request has for its headers, and again for its body; then 408, closed",
     )
     http_idle_timeout: float = Field(
         default=5.0,
@@ -87,7 +87,7 @@ class Settings(BaseModel):
         default=100,
         ge=1,
         le=10_000,
-        description="Open HTTP connections at most; one more is answered 503 with Retry-After",
+        description="Open HTTP connections at most; then the oldest slow one makes room, or 503 if all busy",
     )
     token: SecretStr | None = Field(
         default=None,

@@ -53,11 +53,18 @@ def inline_code(text: str) -> str:
 # or ignoring indentation altogether; a code span is trusted only in a paragraph whose every line
 # pairs all its backtick runs by itself (then no way of joining lines pairs them differently) and
 # holds no `|` (a table cell boundary would split it). Everything else is escaped.
+#
+# A fourth reading sees no lists at all, so a fence indented four or more columns is never trusted:
+# whether a list item holds it turns on rules a guess gets wrong (an empty item or one numbered from
+# 2 cannot interrupt a paragraph, an item cannot start with two blank lines), and if none does it is
+# indented code or paragraph text. Such code, in lists nested two deep, shows `&lt;` instead of `<`.
+# Lines end where CommonMark ends them: at `\r\n`, `\r` or `\n`.
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _FENCE_OPEN = re.compile(r"(`{3,})(?!.*`)|(~{3,})")
 _MARKER = re.compile(r"([-+*]|\d{1,9}[.)])( {1,4}(?! )|(?= {5})| *$)")
-_BLOCK_START = re.compile(r"#{1,6}(\s|$)|>|`{3}|~{3}|[-+*](\s|$)|\d{1,9}[.)](\s|$)|([-*_])( *\3){2,} *$")
+_BLOCK_START = re.compile(r"#{1,6}(\s|$)|>|[-+*](\s|$)|\d{1,9}[.)](\s|$)|(?P<rule>[-*_])( *(?P=rule)){2,} *$")
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
 _CODE, _FENCE, _TEXT = "code", "fence", "text"
 
 
@@ -65,8 +72,9 @@ def escape_html(markdown: str) -> str:
     """``markdown`` with raw HTML outside code made inert (see above); all else byte for byte."""
     if _TAG_START.search(markdown) is None:  # no `<` that could open anything: nothing to escape
         return markdown
-    lines = markdown.split("\n")
-    readings = [_roles(lines, mode) for mode in ("lazy", "eager", "blind")]
+    pieces = _LINE_END.split(markdown)
+    lines, ends = pieces[0::2], [*pieces[1::2], ""]
+    readings = [_roles(lines, mode) for mode in ("lazy", "eager", "blind", "flat")]
     roles = [
         _CODE if all(r[i] == _CODE for r in readings) else _FENCE if all(r[i] == _FENCE for r in readings)
         else _TEXT
@@ -80,7 +88,12 @@ def escape_html(markdown: str) -> str:
             start = i + 1
             if i < len(lines) and roles[i] == _FENCE:  # an info string is not code either
                 out[i] = _TAG_START.sub("&lt;", out[i])
-    return "\n".join(out)
+    return "".join(line + end for line, end in zip(out, ends, strict=True))
+
+
+def _starts_block(text: str) -> bool:
+    # A ``` line that cannot open a fence (a backtick in its info string) is paragraph text.
+    return bool(_BLOCK_START.match(text) or _FENCE_OPEN.match(text))
 
 
 def _escape_paragraph(out: list[str], start: int, end: int) -> None:
@@ -131,8 +144,8 @@ def _code_spans(line: str) -> list[tuple[int, int]] | None:
 
 def _roles(lines: list[str], mode: str) -> list[str]:
     """Each line as code (inside a fenced block), fence (its opening or closing line) or text, read
-    with lists' lazy continuation (``lazy``), without it (``eager``) or ignoring indentation
-    (``blind``)."""
+    with lists' lazy continuation (``lazy``), without it (``eager``), ignoring indentation
+    (``blind``) or ignoring list items (``flat``)."""
     roles: list[str] = []
     cols = [0]  # content columns of the open list items; 0 is the document
     fence: tuple[str, int, int] | None = None  # fence character, length, column of its container
@@ -162,11 +175,11 @@ def _roles(lines: list[str], mode: str) -> list[str]:
                 fence = (opened.group()[0], len(opened.group(1) or opened.group(2)), 0)
             roles.append(_FENCE if opened else _TEXT)
             continue
-        if not (mode == "lazy" and prose and not _BLOCK_START.match(body)):
+        if not (mode == "lazy" and prose and not _starts_block(body)):
             while len(cols) > 1 and indent < cols[-1]:
                 cols.pop()
         pos, rest = indent, body
-        while pos - cols[-1] <= 3 and (marker := _MARKER.match(rest)):
+        while mode != "flat" and pos - cols[-1] <= 3 and (marker := _MARKER.match(rest)):
             width = len(marker.group(1)) + (len(marker.group(2)) or 1)
             cols.append(pos + width)
             rest = rest[len(marker.group()) :]
@@ -179,5 +192,5 @@ def _roles(lines: list[str], mode: str) -> list[str]:
             prose = False
         else:
             roles.append(_TEXT)
-            prose = bool(rest) and not _BLOCK_START.match(rest)
+            prose = bool(rest) and not _starts_block(rest)
     return roles

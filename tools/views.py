@@ -4,13 +4,17 @@ taken from a loaded release."""
 from __future__ import annotations
 
 from .loading import ReleaseState, meta
+from .markdown import escape_html
 from .ports import LinkRecord, StoredEntity
 from .registry import FIRST
 from .results import LinkRef
 
 
 def trim(markdown: str, version: str, limit: int) -> tuple[str, bool]:
-    """Markdown cut to ``limit`` characters at a line end, with a pointer to the whole text."""
+    """Markdown cut to ``limit`` characters at a line end, with a pointer to the whole text.
+
+    A line longer than half the limit is cut inside, perhaps inside a code span or a fence's line:
+    the part kept is escaped again (``escape_html`` changes only what is no longer code)."""
     if len(markdown) <= limit:
         return markdown, False
     cut = markdown.rfind("\n", 0, limit)
@@ -20,7 +24,7 @@ def trim(markdown: str, version: str, limit: int) -> tuple[str, bool]:
         f"\n\n... (trimmed at {cut} of {len(markdown)} characters; "
         f"read the resource release://{version} for the whole text)"
     )
-    return markdown[:cut] + note, True
+    return escape_html(markdown[:cut]) + note, True
 
 
 def release_name(state: ReleaseState) -> str:

@@ -49,17 +49,27 @@ def too_deep(value: Any, where: str, limit: int) -> str | None:
 
 def deepest_path(value: Any) -> tuple[int, list[str | int]]:
     """(levels, path to one of the deepest containers) of ``value``, found without recursion."""
-    best: tuple[int, list[str | int]] = (0, [])
-    stack: list[tuple[Any, list[str | int]]] = [(value, [])]
+    # Each container reached is one step (its parent's step, its key): linear in the size of
+    # ``value`` however deep, where copying the path at each level would be quadratic.
+    steps: list[tuple[int, str | int]] = []
+    best_level, best_step = 0, -1
+    stack: list[tuple[Any, int, int]] = [(value, 1, -1)]
     while stack:
-        node, path = stack.pop()
+        node, level, step = stack.pop()
         if not isinstance(node, dict | list):
             continue
-        if len(path) + 1 > best[0]:
-            best = (len(path) + 1, path)
+        if level > best_level:
+            best_level, best_step = level, step
         items = node.items() if isinstance(node, dict) else enumerate(node)
-        stack.extend((child, [*path, key]) for key, child in items if isinstance(child, dict | list))
-    return best
+        for key, child in items:
+            if isinstance(child, dict | list):
+                steps.append((step, key))
+                stack.append((child, level + 1, len(steps) - 1))
+    path: list[str | int] = []
+    while best_step >= 0:
+        best_step, key = steps[best_step]
+        path.append(key)
+    return best_level, path[::-1]
 
 
 def path_text(path: list[str | int], limit: int = 6) -> str:

@@ -19,6 +19,8 @@ from release_planner.server.engram.memory import MemoryStore
 from release_planner.tools.examples import release_plan, rollback
 from release_planner.tools.markdown import escape_html
 from release_planner.tools.ports import ContextRecord
+from release_planner.tools.release_plan import ReleasePlanSpec
+from release_planner.tools.service import ReleasePlanner
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -145,3 +147,58 @@ def test_html_in_user_text_is_escaped_in_the_stored_markdown_and_kept_in_the_spe
     assert plan_spec["risks"][0]["description"] == PAYLOADS[2]
     assert rollback_spec["manual_triggers"][0] == PAYLOADS[4]
     assert rollback_spec["procedures"][0]["steps"][0]["action"] == f"Open {PAYLOADS[0]} the dashboard"
+
+
+# -- what renderers read differently from a naive line split ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        # CommonMark ends a line at \r\n and at a lone \r as well as at \n: the fence closes there.
+        "```\r\nx\r\n```\r\n<script>x</script>\r\n",
+        "```\nx\n```\r<script>x</script>\n",
+        # An empty item cannot interrupt a paragraph: `1.` and the indented ``` continue it.
+        "a\n1.\n    ```\n   <script>x</script>\n",
+        # Nor can an ordered item that does not start at 1.
+        "a\n2. b\n    ```\n    <script>x</script>\n",
+        # An item may begin with one blank line only: after two, the ``` is indented code, not a fence.
+        "-\n\n    ```\n  <script>x</script>\n",
+        # A backtick fence whose info string has a backtick is no fence: the line continues the item,
+        # so the next fence is the item's, and the unindented tag is outside it.
+        "- |\n```\\`\n  ```\n<script>x</script>\n",
+    ],
+    ids=["crlf", "lone-cr", "empty-item", "ordered-from-2", "blank-start", "backtick-info"],
+)
+def test_line_ends_and_list_items_are_read_as_commonmark_reads_them(markdown: str):
+    escaped = escape_html(markdown)
+    assert "<script>" not in escaped, escaped
+    assert escaped.replace("&lt;", "<") == markdown
+
+
+def test_a_carriage_return_in_user_text_does_not_open_a_way_out_of_a_fence():
+    plan = copy.deepcopy(release_plan.ARGS)
+    plan["risks"][0]["description"] = "Logs show:\n```\nERROR 42\n```\r<img src=x onerror=alert(1)>"
+    store = MemoryStore()
+    with mcp_session("auto", store=store, seed=False) as session:
+        assert not session.call("create_release_plan", plan).is_error
+        view = structured(session.call("get_release_plan", {"version": plan["version"]}))
+    plan_markdown, plan_spec = stored(store, "release_plan")
+    for markdown in (plan_markdown, view["markdown"]):
+        assert "<img" not in markdown, markdown
+        assert "&lt;img src=x onerror=alert(1)>" in markdown
+    assert plan_spec["risks"][0]["description"] == plan["risks"][0]["description"]
+
+
+def test_markdown_trimmed_inside_a_code_span_stays_inert():
+    # A line longer than half the limit is cut where the limit falls, here inside a code span: the
+    # backtick left open must not let the tag it held out as HTML.
+    plan = copy.deepcopy(release_plan.ARGS)
+    plan["objectives"][0] = "Run `<img src=x onerror=alert(1)>" + "a" * 1500 + "`"
+    planner = ReleasePlanner(MemoryStore(), max_markdown_chars=1000)
+    written = planner.create_release_plan(ReleasePlanSpec.model_validate(plan))
+    view = planner.get_release_plan(plan["version"])
+    for result in (written, view):
+        assert result.markdown_truncated
+        assert "<img" not in result.markdown, result.markdown
+        assert "&lt;img src=x onerror=alert(1)>" in result.markdown

@@ -7,6 +7,7 @@ tests stay quick. Socket timeouts are only an upper bound that turns a hang into
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -138,20 +139,111 @@ def test_trickling_header_bytes_does_not_extend_the_deadline():
     assert answer.startswith(b"HTTP/1.1 408")
 
 
-def test_connections_beyond_the_cap_get_503_at_once_instead_of_waiting():
+def event_stream(port: int) -> socket.socket:
+    """A connection busy with a session's event stream (GET /mcp), its response begun."""
+    session = initialize(port).split(b"\r\nmcp-session-id: ", 1)[1].split(b"\r\n", 1)[0]
+    conn = connect(port)
+    conn.sendall(
+        b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+        b"mcp-protocol-version: 2025-11-25\r\nmcp-session-id: " + session + b"\r\n\r\n"
+    )
+    assert conn.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+    return conn
+
+
+def test_connections_beyond_the_cap_get_503_at_once_when_every_one_is_busy():
     with running(http_header_timeout=60, http_max_connections=3) as (port, server):
-        slow = [connect(port) for _ in range(3)]
+        busy = [event_stream(port) for _ in range(3)]
         try:
-            for conn in slow:
-                conn.sendall(b"GET /mcp HTTP/1.1\r\n")
             wait_for_connections(server, 3)
             answer = initialize(port)
         finally:
-            for conn in slow:
+            for conn in busy:
                 conn.close()
     assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"\r\nretry-after: 5\r\n" in answer
     assert b"3 open connections, the most it accepts; retry in a few seconds" in answer
+
+
+def test_refusals_at_the_cap_log_no_errors(caplog: pytest.LogCaptureFixture):
+    # A client that reads the start of its 503 and hangs up resets the connection, and the server's
+    # shutdown of the socket right after the 503 then failed (ENOTCONN) with an asyncio traceback at
+    # ERROR level, once per refusal: under attack the log, not the cap, would fill up.
+    with running(http_header_timeout=60, http_max_connections=1) as (port, server):
+        busy = event_stream(port)
+        answers = []
+        try:
+            wait_for_connections(server, 1)
+            for _ in range(40):
+                with connect(port) as conn:
+                    conn.sendall(b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    answers.append(conn.recv(12))  # and close with the rest unread: a reset
+        finally:
+            busy.close()
+    assert set(answers) == {b"HTTP/1.1 503"}, answers
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
+
+
+@pytest.mark.parametrize("unfinished", ["headers", "body"])
+def test_at_the_cap_a_newcomer_replaces_the_oldest_connection_still_waiting_for_its_request(unfinished: str):
+    # Slow connections reopened as fast as they time out would otherwise keep every client out.
+    start = b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if unfinished == "body":
+        start += b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+    with running(http_header_timeout=60, http_max_connections=3) as (port, server):
+        slow = []
+        for _ in range(3):
+            slow.append(connect(port))
+            slow[-1].sendall(start)
+            wait_for_connections(server, len(slow))
+        try:
+            answer = initialize(port)
+            oldest = read_all(slow[0])
+        finally:
+            for conn in slow:
+                conn.close()
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+    assert oldest.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), oldest
+    assert b"closed this one, the oldest still waiting for its request, to make room" in oldest
+
+
+@pytest.mark.parametrize("token", [None, "a-token-of-32-characters-at-least"], ids=["no-token", "401-first"])
+def test_a_body_that_trickles_in_forever_is_cut_off(token: str | None):
+    # Headers complete, then a byte of body now and then: the header deadline is over, and without a
+    # body deadline the connection is held for as long as the client likes (also after a 401).
+    limits: dict[str, Any] = {"http_header_timeout": 1.0, "http_idle_timeout": 60}
+    if token:
+        limits["token"] = token
+    with running(**limits) as (port, _server), connect(port) as conn:
+        conn.sendall(
+            b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+        )
+        answer, closed = b"", False
+        for _ in range(100):  # a byte every 0.1 s: the idle timer never fires, and never would
+            time.sleep(0.1)
+            try:
+                conn.sendall(b" ")
+                conn.setblocking(False)
+                chunk = conn.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                closed = True
+                break
+            finally:
+                conn.setblocking(True)
+            answer += chunk
+            if not chunk:
+                closed = True
+                break
+    assert closed, answer
+    if token:
+        assert answer.startswith(b"HTTP/1.1 401"), answer
+    else:
+        assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer
+        assert b"within 1 seconds for its headers and as many again for its body" in answer
 
 
 def test_a_legitimate_client_gets_in_once_slow_connections_time_out():

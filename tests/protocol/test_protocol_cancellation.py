@@ -13,15 +13,18 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import pytest
 from mcp import Client
 from mcp.types import LoggingMessageNotificationParams
 
 from release_planner.server.app import build_server
+from release_planner.server.cancellation import guard_write, settled_write
 from release_planner.server.engram.memory import MemoryStore
 from release_planner.server.settings import Settings
 from release_planner.tools.errors import StorageError
@@ -147,4 +150,45 @@ async def test_a_started_write_that_fails_says_it_was_refused_and_nothing_is_sto
     assert notices.messages == [
         "create_release_plan: cancelled after it started (checking and storing release 4.1.0); "
         "refused, nothing was stored: the workspace is not writable"
+    ]
+
+
+class RecordingContext:
+    """Just what the cancellation rules use of a tool's Context: progress and log messages."""
+
+    def __init__(self) -> None:
+        self.request_context = self
+        self.session = self
+        self.lifespan_context = SimpleNamespace(log_level="info")
+        self.sent: list[str] = []
+
+    async def report_progress(self, *_args: Any) -> None:
+        return None
+
+    async def send_log_message(self, *, data: str, **_kwargs: Any) -> None:
+        self.sent.append(data)
+
+
+async def test_a_cancel_after_the_write_returned_still_tells_the_client_it_was_stored():
+    # After the store has answered, the tool still sends its own log message (and, for a new
+    # release, resources/list_changed): a cancel landing there dropped the response without a word.
+    ctx = RecordingContext()
+
+    async def run() -> SimpleNamespace:
+        return SimpleNamespace(revision=1)
+
+    async def call() -> None:
+        await settled_write(
+            ctx, anyio.Lock(), "create_release_plan", "checking and storing release 4.1.0", run,
+            lambda r: f"stored revision {r.revision}",
+        )  # fmt: skip
+        scope.cancel()  # notifications/cancelled arrives now
+        await anyio.lowlevel.checkpoint()  # the tool's "created ..." log message
+
+    with anyio.fail_after(WAIT), anyio.CancelScope() as scope:
+        await guard_write(ctx, "create_release_plan", "4.1.0", call)
+    assert scope.cancelled_caught
+    assert ctx.sent == [
+        "create_release_plan: cancelled after it started (checking and storing release 4.1.0), "
+        "and completed: stored revision 1"
     ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,3 +33,46 @@ async def test_the_server_speaks_mcp_on_stdio_and_stores_in_the_workspace(tmp_pa
         plan = ok(await client.call_tool("create_release_plan", plan_example.ARGS))
     assert plan["release"] == "2.5.0" and plan["revision"] == 1
     assert (workspace / ".git").is_dir()
+
+
+def test_a_request_nested_past_the_json_parsers_limit_is_answered_not_left_hanging(tmp_path: Path) -> None:
+    # The SDK's parser gives up past ~255 levels and drops the message: the client waited forever
+    # for an answer to its request id. It now gets an error naming the path and the limit.
+    command = [sys.executable, "-m", "release_planner.server", "serve", "--workspace", str(tmp_path / "ws")]
+    server = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert server.stdin is not None and server.stdout is not None
+
+    def send(text: str) -> None:
+        assert server.stdin is not None
+        server.stdin.write(text.encode() + b"\n")
+        server.stdin.flush()
+
+    hello = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "deep", "version": "0"},
+    }
+    try:
+        send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}))
+        assert json.loads(server.stdout.readline())["id"] == 1
+        send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        call = {"name": "create_release_plan", "arguments": {**plan_example.ARGS, "objectives": "DEEP"}}
+        deep = "[" * 5000 + '"x"' + "]" * 5000
+        send(
+            json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call}).replace(
+                '"DEEP"', deep
+            )
+        )
+        send(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "ping"}))  # answered after id 2 or without it
+        first = json.loads(server.stdout.readline())
+    finally:
+        server.stdin.close()
+        server.wait(30)
+        server.stdout.close()
+    assert first["id"] == 2, first  # today: the ping's answer, and id 2 never gets one
+    message = first["error"]["message"]
+    assert "arguments.objectives[0][0]" in message and "nested 5002 levels deep" in message, message
+    assert "at most 64 levels of nested lists and objects" in message, message
+    assert "nothing was changed" in message, message

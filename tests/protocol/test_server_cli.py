@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -126,3 +127,27 @@ def test_the_demo_leaves_a_git_workspace_that_show_and_list_read_back(
     assert "2.5.0" in listing and "Enterprise Features" in listing
     assert main(["show", "v2.5.0", "--workspace", str(ws)]) == 0
     assert "# Release Plan: v2.5.0 - Enterprise Features" in capsys.readouterr().out
+
+
+def test_show_prints_no_terminal_control_sequences_from_stored_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # An entity another tool wrote is shown as stored: an escape sequence in it would reach the
+    # terminal (OSC 52 writes the clipboard, others retitle the window or hide lines).
+    pygit2 = pytest.importorskip("pygit2")
+    ws = tmp_path / "ws"
+    assert main(["demo", "--workspace", str(ws)]) == 0
+    repo = pygit2.Repository(str(ws))
+    refs = [r for r in repo.references if r.startswith("refs/engram/context/") and r.count("/") == 3]
+    stored = {r: json.loads(repo[repo.references[r].target].data) for r in refs}
+    ((ref, env),) = [
+        (r, e) for r, e in stored.items() if e["data"]["title"].startswith("Release Plan: v2.5.0")
+    ]
+    env["data"]["metadata"] = {}  # untyped now: shown as stored
+    env["data"]["content"] = "Scope\x1b]52;c;cm0gLXJmIH4=\x07 agreed\r\nhidden\rshown\n"
+    repo.references[ref].set_target(repo.create_blob(json.dumps(env).encode()))
+    capsys.readouterr()
+    assert main(["show", "2.5.0", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "Scope\\x1b]52;c;cm0gLXJmIH4=\\x07 agreed\nhidden\\rshown" in out, out
+    assert not any(ch in out for ch in "\x1b\x07\r")

@@ -1,0 +1,107 @@
+"""The stdio transport, with an answer for requests the SDK cannot parse for their depth.
+
+The SDK's JSON parser gives up past about 255 levels of nesting. Over stdio it then hands the
+session an exception instead of a message, the session only logs it, and the client waits forever
+for an answer to its request id. ``serve_stdio`` reads such a line again with ``deepjson`` (any
+depth, no recursion) and, if it is a request, answers its id with a JSON-RPC error naming the path
+and the limit (``MAX_INPUT_DEPTH``, as a tool's own refusal does for 65 to 255 levels). Anything
+else that does not parse is passed on as before. Over HTTP the SDK answers such a body 400 itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types import INVALID_PARAMS, ErrorData, JSONRPCError
+
+from .arguments import MAX_INPUT_DEPTH, Problem, refusal
+from .engram import deepjson
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mcp.server.mcpserver import MCPServer
+
+
+def too_deep_answer(exc: Exception) -> JSONRPCError | None:
+    """The error for a request the parser refused for its depth; None for anything else."""
+    errors = getattr(exc, "errors", None)
+    try:
+        first = errors()[0] if callable(errors) else {}
+    except Exception:
+        return None
+    text = first.get("input") if "recursion limit" in str(first.get("msg", "")) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        message = deepjson.loads(text)
+    except ValueError:
+        return None
+    ident = message.get("id") if isinstance(message, dict) else None
+    if not isinstance(message, dict) or "method" not in message or type(ident) not in (int, str):
+        return None  # a notification or a response: nobody waits for an answer
+    levels, path = deepjson.deepest_path(message.get("params"))
+    problem = Problem(
+        deepjson.path_text(path),
+        f"nested {levels} levels deep",
+        f"at most {MAX_INPUT_DEPTH} levels of nested lists and objects in the whole call",
+    )
+    next_step = f"fix the listed argument and send {message['method']} again; nothing was changed"
+    return JSONRPCError(
+        jsonrpc="2.0", id=ident, error=ErrorData(code=INVALID_PARAMS, message=refusal([problem], next_step))
+    )
+
+
+class _AnsweringReader:
+    """The SDK's read stream, answering too-deep requests on the write stream instead of passing
+    their parse errors on."""
+
+    def __init__(self, inner: Any, write: Any) -> None:
+        self._inner = inner
+        self._write = write
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return item
+            # Reading a line of a megabyte again takes a moment: not on the event loop.
+            answer = await anyio.to_thread.run_sync(too_deep_answer, item)
+            if answer is None:
+                return item
+            await self._write.send(SessionMessage(answer))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _AnsweringReader:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _AnsweringReader:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+
+async def serve_stdio(server: MCPServer[Any]) -> None:
+    """What ``MCPServer.run_stdio_async`` does, with too-deep requests answered."""
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        await lowlevel.run(
+            _AnsweringReader(read_stream, write_stream),
+            write_stream,
+            lowlevel.create_initialization_options(),
+        )
