@@ -62,19 +62,8 @@ class _Multi:
         self._map: dict[str, str | tuple[str, ...] | set[str]] = {}
 
     def add(self, keys: Iterable[str], entity_id: str) -> None:
-        table = self._map
         for key in keys:
-            ids = table.get(key)
-            if ids is None:
-                table[key] = entity_id
-            elif isinstance(ids, str):
-                if ids != entity_id:
-                    table[key] = (ids, entity_id)
-            elif isinstance(ids, tuple):
-                if entity_id not in ids:
-                    table[key] = (*ids, entity_id) if len(ids) < _SMALL else {*ids, entity_id}
-            else:
-                ids.add(entity_id)
+            self.add_one(key, entity_id)
 
     def add_one(self, key: str, entity_id: str) -> None:
         table = self._map

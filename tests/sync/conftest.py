@@ -3,8 +3,39 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 # tests/helpers is shared with the other suites; test directories are not packages, so put tests/ on
 # the path (without it, `pytest tests/sync` run on its own cannot import sync_helpers).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sync_helpers import Member, Team
+
+from release_planner.server.engram.sync import sync
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Team:
+    return Team(tmp_path)
+
+
+@pytest.fixture
+def alice(team: Team) -> Iterator[Member]:
+    """The founder's clone, with the seed release planned and synced."""
+    member = Member(team.founder("alice"), "alice-client")
+    member.plan()
+    sync(member.path)
+    yield member
+    member.close()
+
+
+@pytest.fixture
+def bob(team: Team, alice: Member) -> Iterator[Member]:
+    path = team.clone("bob")
+    sync(path)
+    member = Member(path, "bob-client")
+    yield member
+    member.close()

@@ -53,6 +53,15 @@ class Team:
         git(self.root, "clone", "-q", *extra, str(self.remote), str(path))
         return path
 
+    def founder(self, name: str = "alice") -> Path:
+        """The clone that founds the project: a first commit, pushed before anyone else clones."""
+        path = self.clone(name)
+        (path / "README").write_text("x\n")
+        git(path, "add", "README")
+        git(path, "commit", "-q", "-m", "first")
+        git(path, "push", "-q", "origin", "HEAD:refs/heads/main")
+        return path
+
 
 class Member:
     """One clone with a store and a planner open on it, closed by ``close``."""

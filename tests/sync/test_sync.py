@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sync_helpers import VERSION, Member, Team, blob, git, refs
 
@@ -12,35 +9,6 @@ from release_planner.server.cli import main
 from release_planner.server.engram import sync as sync_module
 from release_planner.server.engram.sync import sync
 from release_planner.tools.errors import Conflict, StorageError
-
-
-@pytest.fixture
-def team(tmp_path: Path) -> Team:
-    return Team(tmp_path)
-
-
-@pytest.fixture
-def alice(team: Team) -> Iterator[Member]:
-    """The clone that founds the project: a repository with history, pushed before anyone else."""
-    path = team.clone("alice")
-    (path / "README").write_text("x\n")
-    git(path, "add", "README")
-    git(path, "commit", "-q", "-m", "first")
-    git(path, "push", "-q", "origin", "HEAD:refs/heads/main")
-    member = Member(path, "alice-client")
-    member.plan()
-    sync(path)
-    yield member
-    member.close()
-
-
-@pytest.fixture
-def bob(team: Team, alice: Member) -> Iterator[Member]:
-    path = team.clone("bob")
-    sync(path)
-    member = Member(path, "bob-client")
-    yield member
-    member.close()
 
 
 def test_a_clone_syncs_the_release_its_teammate_planned_under_the_same_project_id(

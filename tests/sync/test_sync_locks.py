@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.faults import Fault, injected, is_lock
-from sync_helpers import Member, Team, git, refs
+from sync_helpers import Member, Team, refs
 
 from release_planner.server.engram.sync import sync
 from release_planner.tools.errors import StorageError
@@ -22,11 +22,7 @@ AN_HOUR_AGO = time.time() - 3600
 def _teammates_edit_waiting_behind_a_lock(tmp_path: Path) -> tuple[Path, Path, str]:
     """Alice's clone, whose plan ref has a lock on it, and a remote holding Bob's newer edit of it."""
     team = Team(tmp_path)
-    alice = team.clone("alice")
-    (alice / "README").write_text("x\n")
-    git(alice, "add", "README")
-    git(alice, "commit", "-q", "-m", "first")
-    git(alice, "push", "-q", "origin", "HEAD:refs/heads/main")
+    alice = team.founder("alice")
     member = Member(alice, "alice-client")
     member.plan()
     member.close()

@@ -15,11 +15,7 @@ from release_planner.server.engram.sync import sync
 
 
 def _founded(team: Team) -> tuple[Member, Member]:
-    alice = team.clone("alice")
-    (alice / "README").write_text("x\n")
-    git(alice, "add", "README")
-    git(alice, "commit", "-q", "-m", "first")
-    git(alice, "push", "-q", "origin", "HEAD:refs/heads/main")
+    alice = team.founder("alice")
     a = Member(alice, "alice-client")
     a.plan()
     sync(alice)

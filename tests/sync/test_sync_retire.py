@@ -6,41 +6,10 @@ synced is not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sync_helpers import VERSION, Member, Team, git, refs
+from sync_helpers import VERSION, Member, Team, refs
 
 from release_planner.server.engram.sync import sync
-
-
-@pytest.fixture
-def team(tmp_path: Path) -> Team:
-    return Team(tmp_path)
-
-
-@pytest.fixture
-def alice(team: Team) -> Iterator[Member]:
-    path = team.clone("alice")
-    (path / "README").write_text("x\n")
-    git(path, "add", "README")
-    git(path, "commit", "-q", "-m", "first")
-    git(path, "push", "-q", "origin", "HEAD:refs/heads/main")
-    member = Member(path, "alice-client")
-    member.plan()
-    sync(path)
-    yield member
-    member.close()
-
-
-@pytest.fixture
-def bob(team: Team, alice: Member) -> Iterator[Member]:
-    path = team.clone("bob")
-    sync(path)
-    member = Member(path, "bob-client")
-    yield member
-    member.close()
 
 
 def _plan_ref(member: Member) -> tuple[str, str]:
