@@ -275,6 +275,8 @@ def _sync(settings: Settings, remote: str, prefer: Any) -> int:
 
 def _repair(settings: Settings) -> int:
     """Exit 0 when every broken ref was put right (or none was found), 1 when some are left."""
+    import pygit2
+
     from ..tools.errors import filesystem_error
     from .app import workspace_of
     from .engram.gitrefs import GitRefsStore
@@ -282,7 +284,7 @@ def _repair(settings: Settings) -> int:
     try:
         with GitRefsStore(workspace_of(settings), create=False) as store:
             done, left = store.repair()
-    except OSError as exc:  # a full disk or a read-only workspace: name it, as a write would
+    except (OSError, pygit2.GitError) as exc:  # a full disk or a read-only workspace, as a write names it
         raise filesystem_error(exc, doing="repairing the workspace", stored=None) from exc
     for line in done:
         print(f"repaired {line}")

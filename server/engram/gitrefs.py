@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import pygit2
 
-from ...tools.errors import Conflict, StorageError, filesystem_error
+from ...tools.errors import Conflict, PlannerError, StorageError, filesystem_error
 from ...tools.ports import (
     ENTITY_TYPES,
     Change,
@@ -350,14 +350,26 @@ class GitRefsStore:
                 lost = syncstate.lost_entities(repairs.updates, _split_ref, self._index.revision)
                 syncstate.note_lost(self._common, lost)
                 keep = functools.partial(keep_on_disk, self._objects_dir, written)
-                self._refs.transaction(repairs.updates, check=keep)
+                try:
+                    self._refs.transaction(repairs.updates, check=keep)
+                except RefBusy as busy:
+                    raise _busy_error(busy) from None
+                except (RefStale, RefPending) as exc:
+                    raise StorageError(
+                        f"another writer moved a ref while repair ran ({exc}); nothing was repaired",
+                        field="workspace",
+                        next_step="run `engram-release-planner repair` again",
+                    ) from None
             self._refresh()
             return repairs.done, repairs.left
 
     def close(self) -> None:
         with self._lock:
-            if not self._closed:
-                self._keep_landed()  # a prune still running may have taken the last writes' objects
+            try:
+                if not self._closed:
+                    self._keep_landed()  # a prune still running may have taken the last writes' objects
+            except PlannerError as exc:  # closing goes on: what is lost is reported by problems()
+                log.warning("engram store: %s", exc)
             if self._scan.ino is not None:
                 self._scan.ino.close()
                 self._scan.ino = None
@@ -406,6 +418,8 @@ class GitRefsStore:
                         "remote, then retry",
                     )
                 cause = self._unwritable or OSError(f"the workspace {self._workspace} is not writable")
+                if isinstance(cause, StorageError):  # e.g. a history whose root commit is missing
+                    raise cause
                 if isinstance(cause, RefBusy):
                     raise _busy_error(cause)
                 raise filesystem_error(cause, doing=f"writing to the workspace {self._workspace}")
@@ -422,13 +436,14 @@ class GitRefsStore:
         for change in changes:
             t, eid = change.type, change.id
             name = fmt.entity_ref(t, eid)
+            revision = self._index.revision(t, eid)  # first: a newer sidecar re-reads the ref
             old = self._scan.applied(t, eid)
-            revision = self._index.revision(t, eid)
-            readable = self._index.has(t, eid)
+            # Indexed from the summary cache is not enough: a prune may have taken the blob since.
+            current = self._index.get(t, eid) if self._index.has(t, eid) else None
+            readable = current is not None
             fmt.check_revision(change, exists=old is not None, revision=revision, readable=readable)
             if change.delete:
                 # Engram's delete: the entity ref goes; its sidecars stay and its blob is orphaned.
-                current = self._index.get(t, eid)
                 assert current is not None  # check_revision refused an unreadable or missing entity
                 planned.append(_Planned(change, revision, None, "", deleted=current))
                 updates.append(RefUpdate(name, old, None))
@@ -479,7 +494,7 @@ class GitRefsStore:
         if value is None:
             try:
                 value = self._create_workspace_ref()
-            except (OSError, pygit2.GitError, RefBusy) as exc:
+            except (OSError, pygit2.GitError, RefBusy, StorageError) as exc:
                 log.warning("engram store: workspace %s is not writable yet (%s)", self._workspace, exc)
                 self._unwritable = exc  # writes try again and name this cause; reads are served
                 return None
@@ -596,12 +611,11 @@ class GitRefsStore:
 @functools.cache
 def _libc() -> ctypes.CDLL | None:
     """glibc, found once: ``find_library`` runs ``ldconfig`` in a subprocess on every call."""
-    for name in ("libc.so.6", ctypes.util.find_library("c")):
-        if name:
-            try:
-                return ctypes.CDLL(name)
-            except OSError:
-                continue
+    for name in ("libc.so.6", None):
+        try:
+            return ctypes.CDLL(name or ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        except OSError:
+            continue
     return None
 
 

@@ -59,6 +59,25 @@ def on_disk(objects_dir: str, oid: str, packed: Callable[[str, str], bool] = in_
     return os.path.exists(loose_path(objects_dir, oid)) or packed(objects_dir, oid)
 
 
+def _packs_now() -> Callable[[str, str], bool]:
+    """``in_a_pack`` for one pass over many objects: one fresh object database, opened the first
+    time a loose file is missing, instead of one per object."""
+    odb: list[pygit2.Odb | None] = []
+
+    def packed(objects_dir: str, oid: str) -> bool:
+        if not odb:
+            try:
+                odb.append(pygit2.Odb(objects_dir))
+            except (pygit2.GitError, OSError, ValueError):
+                odb.append(None)
+        try:
+            return odb[0] is not None and odb[0].exists(oid)
+        except (pygit2.GitError, OSError, ValueError):
+            return False
+
+    return packed
+
+
 def write_loose(objects_dir: str, oid: str, data: bytes) -> None:
     """Write the blob ``data`` (whose id is ``oid``) as a loose object, the way git does: a temporary
     file in the fan-out directory, renamed into place; an existing file is left as it is. A prune
@@ -93,8 +112,9 @@ def _write_once(path: str, body: bytes) -> None:
 
 def keep_on_disk(objects_dir: str, blobs: Mapping[str, bytes]) -> None:
     """Write again every blob of ``blobs`` (id -> bytes) that is no longer on disk."""
+    packed = _packs_now()
     for oid, data in blobs.items():
-        if not on_disk(objects_dir, oid):
+        if not on_disk(objects_dir, oid, packed):
             log.warning("engram store: object %s was pruned around its write; writing it again", oid)
             write_loose(objects_dir, oid, data)
 
@@ -164,10 +184,11 @@ def _engram_refs(refs: RefFiles) -> dict[str, str]:
 
 def missing_refs(refs: RefFiles, objects_dir: str) -> list[MissingRef]:
     """Refs under ``refs/engram/`` whose object is in neither a loose file nor a pack."""
+    packed = _packs_now()
     return [
         MissingRef(name, oid)
         for name, oid in sorted(_engram_refs(refs).items())
-        if _OID_RE.match(oid) and not on_disk(objects_dir, oid)
+        if _OID_RE.match(oid) and not on_disk(objects_dir, oid, packed)
     ]
 
 

@@ -1,0 +1,100 @@
+"""Edges the store meets after the fact: a blob a prune took while the summary cache still knows the
+entity, a history missing its root commit, a repair that meets a lock, a close whose last check
+fails. Each must come back as a named refusal, never an internal error or a leaked handle."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers.args import plan_args
+from helpers.repo import COMMIT_ENV, git
+
+from release_planner.server.cli import main
+from release_planner.server.engram.gitrefs import GitRefsStore
+from release_planner.tools.errors import PlannerError, StorageError
+from release_planner.tools.ports import Change, StoredEntity
+from release_planner.tools.release_plan import ReleasePlanSpec
+from release_planner.tools.service import ReleasePlanner
+
+
+def _planned(workspace: Path) -> tuple[StoredEntity, str]:
+    """A release planned and the store closed (so the summary cache is written); (the plan, its blob)."""
+    with GitRefsStore(workspace) as store:
+        ReleasePlanner(store).create_release_plan(ReleasePlanSpec.model_validate(plan_args("5.0.0", "seed")))
+        (plan,) = store.find("context", release="5.0.0", kind="release_plan")
+    return plan, git(workspace, "rev-parse", f"refs/engram/context/{plan.id}")
+
+
+def _lose(workspace: Path, oid: str) -> None:
+    (workspace / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+
+
+def test_retiring_an_entity_whose_blob_a_prune_took_is_refused_by_name_with_a_warm_cache(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    plan, oid = _planned(workspace)
+    _lose(workspace, oid)
+    with GitRefsStore(workspace) as store:  # the summary cache still describes the plan
+        store.warm()
+        assert store._index.has("context", plan.id)
+        with pytest.raises(PlannerError) as refused:
+            store.commit([Change.deleting(plan)])
+        assert "unreadable" in str(refused.value) or "missing" in str(refused.value)
+        with pytest.raises(PlannerError):
+            ReleasePlanner(store).retire_release_artifact("5.0.0", "release_plan")
+
+
+def test_a_history_missing_its_root_commit_serves_reads_and_names_why_it_refuses_writes(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True, env=COMMIT_ENV)
+    git(workspace, "commit", "-q", "--allow-empty", "-m", "one")
+    root = git(workspace, "rev-parse", "HEAD")
+    git(workspace, "commit", "-q", "--allow-empty", "-m", "two")
+    _lose(workspace, root)
+
+    with GitRefsStore(workspace) as store:
+        assert store.releases("task") == []
+        with pytest.raises(StorageError) as refused:
+            ReleasePlanner(store).create_release_plan(
+                ReleasePlanSpec.model_validate(plan_args("5.0.0", "seed"))
+            )
+    assert "root commit" in str(refused.value)
+
+
+def test_repair_meeting_a_held_lock_names_it_instead_of_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = tmp_path / "ws"
+    plan, oid = _planned(workspace)
+    _lose(workspace, oid)
+    lock = workspace / ".git" / "refs" / "engram" / "context" / f"{plan.id}.lock"
+    lock.write_text("0" * 40 + "\n")  # a live writer's lock: never removed by us
+
+    assert main(["repair", "--workspace", str(workspace)]) == 1
+    err = capsys.readouterr().err
+    assert str(lock) in err and "Traceback" not in err
+    assert lock.exists()
+
+
+def test_a_close_whose_last_object_check_fails_still_releases_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = tmp_path / "ws"
+    store = GitRefsStore(workspace)
+    ReleasePlanner(store).create_release_plan(ReleasePlanSpec.model_validate(plan_args("5.0.0", "seed")))
+
+    def disk_full(objects_dir: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store._landed, "check", disk_full)
+    store.close()  # logs the failed check; does not raise
+    with pytest.raises(StorageError, match="closed"):
+        store.find("task")
+    assert store._scan.ino is None
