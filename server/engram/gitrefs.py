@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import functools
 import json
 import logging
@@ -32,7 +33,7 @@ from typing import Any, Literal
 
 import pygit2
 
-from ...tools.errors import Conflict, PlannerError, StorageError, filesystem_error
+from ...tools.errors import Conflict, PlannerError, StorageError, filesystem_errno, filesystem_error
 from ...tools.ports import (
     ENTITY_TYPES,
     Change,
@@ -92,10 +93,16 @@ def _open_repository(path: Path, create: bool) -> pygit2.Repository:
     while True:
         try:
             return _open_once(path, create)
+        except _CannotCreate:
+            raise  # the file system refuses: waiting does not change that
         except StorageError:
             if time.monotonic() > deadline or (not create and not (path / ".git").exists()):
                 raise
             time.sleep(random.uniform(0.005, 0.02))
+
+
+class _CannotCreate(StorageError):
+    """The directory cannot take a repository (permissions, a read-only or full file system)."""
 
 
 def _open_once(path: Path, create: bool) -> pygit2.Repository:
@@ -112,7 +119,8 @@ def _open_once(path: Path, create: bool) -> pygit2.Repository:
             path.mkdir(parents=True, exist_ok=True)
             return pygit2.init_repository(str(path))
         except (OSError, pygit2.GitError) as exc:
-            raise StorageError(
+            final = filesystem_errno(exc) in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
+            raise (_CannotCreate if final else StorageError)(
                 f"cannot create a git repository at {path}: {exc}",
                 field="workspace",
                 next_step="pass a writable directory as the workspace",

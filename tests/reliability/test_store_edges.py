@@ -14,6 +14,7 @@ from helpers.args import plan_args
 from helpers.repo import COMMIT_ENV, git
 
 from release_planner.server.cli import main
+from release_planner.server.engram import gitrefs
 from release_planner.server.engram.gitrefs import GitRefsStore
 from release_planner.tools.errors import PlannerError, StorageError
 from release_planner.tools.ports import Change, StoredEntity
@@ -98,3 +99,20 @@ def test_a_close_whose_last_object_check_fails_still_releases_everything(
     with pytest.raises(StorageError, match="closed"):
         store.find("task")
     assert store._scan.ino is None
+
+
+def test_a_directory_that_refuses_a_repository_is_refused_at_once_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retrying the opening is for another server's half-made repository; a permission error stays,
+    and retrying it would hold every call of a server on that workspace for seconds."""
+    attempts: list[str] = []
+
+    def refused(path: str, *args: object, **kwargs: object) -> None:
+        attempts.append(path)
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), path)
+
+    monkeypatch.setattr(gitrefs.pygit2, "init_repository", refused)
+    with pytest.raises(StorageError, match="Permission denied"):
+        GitRefsStore(tmp_path / "ws")
+    assert len(attempts) == 1
