@@ -132,19 +132,16 @@ class _RefState:
         while os.path.lexists(os.path.join(base, f"v{n + 1}", eid)):
             n += 1
         if n == before:
-            while (
-                n > 0
-                and not os.path.lexists(os.path.join(base, f"v{n}", eid))
-                and not self._packed_has(t, eid, n)
-            ):
+            packed: bytes | None = None  # read once, and only if a sidecar is not loose
+            while n > 0 and not os.path.lexists(os.path.join(base, f"v{n}", eid)):
+                if packed is None:
+                    packed = read_all(self._packed_path) or b""
+                if f" refs/engram/{t}/v{n}/{eid}\n".encode() in packed:
+                    break
                 n -= 1
         if n != before:
             self._index.set_revision(t, eid, n)
         return n > before
-
-    def _packed_has(self, t: str, eid: str, n: int) -> bool:
-        raw = read_all(self._packed_path) or b""
-        return f" refs/engram/{t}/v{n}/{eid}\n".encode() in raw
 
     def own_write(self, t: str, eid: str, revision: int, blob_oid: str | None) -> None:
         """This store's own transaction landed: the entity ref is now a loose file (or gone)."""
