@@ -176,8 +176,7 @@ def test_the_release_day_is_judged_by_the_subdivisions_holidays() -> None:
 def test_a_holiday_on_a_weekend_release_day_is_left_to_the_weekend_check() -> None:
     ctx = ReleaseContext("2.5.0", plan=plan("2026-07-04", {"country": "US"}))  # a Saturday
 
-    assert findings(ctx) == []
-    assert "target_date_on_weekend" in {f.code for f in ctx.plan.check(ctx)}
+    assert [f.code for f in findings(ctx)] == ["target_date_on_weekend"]
 
 
 def test_a_release_day_in_a_freeze_is_an_error_naming_the_reason_and_the_first_day_after() -> None:
@@ -471,3 +470,40 @@ def test_a_release_on_a_weekday_the_team_does_not_work_is_reported_with_the_next
     assert findings(monday, "release_day_off") == []
     standard = ReleaseContext("2.5.0", plan=plan(target_date="2026-03-20"), rollout=rollout())
     assert findings(standard, "release_day_off") == []
+
+
+def test_a_weekend_day_is_judged_by_the_teams_week_not_by_the_calendar_alone() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["business_hours"] = {"days": ["sunday", "monday", "tuesday", "wednesday", "thursday"]}
+    sunday_thursday = RolloutSpec.model_validate(args)
+
+    def codes(day: str, rollout_spec: RolloutSpec | None) -> list[str]:
+        ctx = ReleaseContext("2.5.0", plan=plan(target_date=day), rollout=rollout_spec)
+        return [f.code for f in findings(ctx)]
+
+    # Sunday March 22 is a working day for a Sunday-Thursday team, Saturday March 21 is not.
+    assert codes("2026-03-22", sunday_thursday) == []
+    assert codes("2026-03-21", sunday_thursday) == ["target_date_on_weekend"]
+    # With no rollout, or a Monday-Friday one, both are weekend days.
+    assert codes("2026-03-22", None) == ["target_date_on_weekend"]
+    assert codes("2026-03-22", rollout()) == ["target_date_on_weekend"]
+    # A holiday on a Sunday the team works is reported as a holiday: Sunday, July 4, 2027.
+    [finding] = findings(
+        ReleaseContext("2.5.0", plan=plan("2027-07-04", {"country": "US"}), rollout=sunday_thursday)
+    )
+    assert finding.code == "release_day_on_holiday"
+    assert "Independence Day" in finding.message
+
+
+def test_a_sunday_release_written_for_a_sunday_thursday_team_comes_back_without_a_weekend_warning() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["business_hours"] = {"days": ["sunday", "monday", "tuesday", "wednesday", "thursday"]}
+    planner = ReleasePlanner(MemoryStore())
+    planner.create_release_plan(plan())
+    planner.write(RolloutSpec.model_validate(args))
+
+    sunday = planner.create_release_plan(plan(target_date="2026-03-15"), expected_revision=1)
+    saturday = planner.create_release_plan(plan(target_date="2026-03-14"), expected_revision=2)
+
+    assert "target_date_on_weekend" not in {w.code for w in sunday.warnings}
+    assert "target_date_on_weekend" in {w.code for w in saturday.warnings}

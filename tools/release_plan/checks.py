@@ -8,24 +8,16 @@ from __future__ import annotations
 
 from ..base import Finding, error, warning
 from ..common import release_type_of, semver_key, version_core
-from .model import SCALE_LABEL, BreakingChange, Feature, ReleasePlanFields, long_date, plain_date
+from .model import SCALE_LABEL, BreakingChange, Feature, ReleasePlanFields, plain_date
 
 
 def check(spec: ReleasePlanFields) -> list[Finding]:
-    """The plan's own findings: versioning, features, dependencies, then the target day."""
+    """The plan's own findings: versioning, features, dependencies. Whether the target day is one the
+    team works depends on the rollout's week: a review rule (``tools/review/calendar_rules.py``)."""
     findings: list[Finding] = []
     findings += _check_versioning(spec)
     findings += _check_features(spec)
     findings += _check_dependencies(spec)
-    if spec.target_date.weekday() >= 5:
-        findings.append(
-            warning(
-                "target_date_on_weekend",
-                f"target_date {long_date(spec.target_date)} is on a weekend, when fewer people are at "
-                "hand to watch the release or roll it back; move it to a weekday",
-                "target_date",
-            )
-        )
     return findings
 
 

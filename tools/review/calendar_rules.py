@@ -7,9 +7,10 @@ real time when the runbook's ``deploy`` or the rollout's start gives one, else t
 unstated time of day, so a step is judged on the days it can fall on). Working days and hours are
 the rollout's business hours when there is a rollout, else Monday to Friday, 09:00-17:00.
 
-What the kinds' own checks already report is not repeated: a release day on a Saturday or Sunday (the
-plan's ``target_date_on_weekend``; another day off in the rollout's week is ``release_day_off``) and a
-phase change on a weekend or after hours (the rollout's ``phase_change_on_weekend`` and
+The release day off is judged here, against the team's week: a Saturday or Sunday it does not work
+is ``target_date_on_weekend``, another day it does not work ``release_day_off`` (a Sunday is a working
+day for a Sunday-Thursday team, a Friday is not). What the rollout's own checks already report is not
+repeated: a phase change on a weekend or after hours (``phase_change_on_weekend`` and
 ``phase_change_outside_business_hours``). A step on the release day itself (a T+0 migration phase, a
 runbook step that can only fall on that day) shares the release day's findings, which point at
 ``target_date``.
@@ -97,9 +98,9 @@ def _freezes(problems: list[Problem]) -> str:
 )
 def _release_day_on_holiday(ctx: ReleaseContext) -> Iterator[Issue]:
     day, calendar = _release_day(ctx), _calendar(ctx)
-    if day is None or calendar is None or day.weekday() >= 5:  # a weekend is target_date_on_weekend
-        return
     week = _week(ctx)
+    if day is None or calendar is None or day.weekday() not in week.days:  # a day off is said below
+        return
     holiday = _first(problems_on(calendar, day, week), "holiday")
     if holiday is not None:
         yield Issue(
@@ -111,6 +112,27 @@ def _release_day_on_holiday(ctx: ReleaseContext) -> Iterator[Issue]:
 
 
 @RULES.rule(
+    "target_date_on_weekend",
+    "warning",
+    reads={RELEASE_PLAN, ROLLOUT},
+    points_at=RELEASE_PLAN,
+    fix="move target_date to a weekday the team works",
+)
+def _target_date_on_weekend(ctx: ReleaseContext) -> Iterator[Issue]:
+    """A Saturday or Sunday outside the team's week (Monday to Friday unless the rollout says)."""
+    day = _release_day(ctx)
+    week = _week(ctx)
+    if day is None or day.weekday() < 5 or day.weekday() in week.days:
+        return
+    yield Issue(
+        f"target_date {describe_day(day)} is on a weekend, when fewer people are at hand to watch the "
+        f"release or roll it back; move the release to {_suggest(ctx, day, week)}",
+        "target_date",
+        frozenset({RELEASE_PLAN}),
+    )
+
+
+@RULES.rule(
     "release_day_off",
     "warning",
     reads={RELEASE_PLAN, ROLLOUT},
@@ -118,8 +140,8 @@ def _release_day_on_holiday(ctx: ReleaseContext) -> Iterator[Issue]:
     fix="move target_date to one of the rollout's business_hours days, or correct those days",
 )
 def _release_day_off(ctx: ReleaseContext) -> Iterator[Issue]:
-    """A weekday the team does not work (a Friday for a Sunday-Thursday team); a Saturday or Sunday is
-    the plan's own target_date_on_weekend."""
+    """A weekday the team does not work (a Friday for a Sunday-Thursday team); a Saturday or Sunday it
+    does not work is target_date_on_weekend."""
     day = _release_day(ctx)
     week = _week(ctx)
     if day is None or day.weekday() >= 5 or day.weekday() in week.days:
