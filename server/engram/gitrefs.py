@@ -511,9 +511,11 @@ class GitRefsStore:
         if value is None:
             try:
                 value = self._create_workspace_ref()
-            except (OSError, pygit2.GitError, RefBusy, StorageError) as exc:
+            except (OSError, pygit2.GitError, RefBusy, RefPending, StorageError) as exc:
                 log.warning("engram store: workspace %s is not writable yet (%s)", self._workspace, exc)
-                self._unwritable = exc  # writes try again and name this cause; reads are served
+                # Writes try again and name this cause; reads are served. A journaled ref that could
+                # not be put in place is finished by the next reader: its cause is the file system's.
+                self._unwritable = exc.cause if isinstance(exc, RefPending) else exc
                 return None
             if value is None:
                 return None

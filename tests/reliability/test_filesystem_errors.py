@@ -137,3 +137,34 @@ async def test_a_chmod_read_only_workspace_serves_reads_and_refuses_writes_by_na
         for path, mode in modes.items():
             os.chmod(path, mode)
     assert "permission denied" in text and "write access" in text
+
+
+def test_a_workspace_ref_committed_but_not_put_in_place_is_named_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creating the workspace ref can be journaled and then fail to land (RefPending): the store still
+    opens and reads, a write names the file system's cause, and the next write creates the ref."""
+    from release_planner.server.engram import refs as refs_module
+    from release_planner.server.engram.format import WORKSPACE_REF
+
+    workspace = tmp_path / "ws"
+    pygit2.init_repository(str(workspace))
+    real = refs_module.RefFiles.transaction
+
+    def pending(
+        self: refs_module.RefFiles, updates: list[refs_module.RefUpdate], *a: object, **kw: object
+    ) -> object:
+        if any(u.name == WORKSPACE_REF for u in updates):
+            raise refs_module.RefPending(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+        return real(self, updates, *a, **kw)
+
+    monkeypatch.setattr(refs_module.RefFiles, "transaction", pending)
+    with GitRefsStore(workspace) as store:
+        planner = ReleasePlanner(store)
+        assert planner.list_release_plans().releases == []
+        with pytest.raises(StorageError) as refused:
+            planner.create_release_plan(ReleasePlanSpec.model_validate(plan_args("5.0.0", "refused")))
+        assert "disk holding the workspace is full" in refused.value.message
+        monkeypatch.setattr(refs_module.RefFiles, "transaction", real)
+        planner.create_release_plan(ReleasePlanSpec.model_validate(plan_args("5.0.0", "stored")))
+    assert any(name.startswith("refs/engram/task/") for name in engram_refs(workspace))
