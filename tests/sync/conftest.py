@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-# tests/helpers is shared with the other suites; test directories are not packages, so put tests/ on
-# the path (without it, `pytest tests/sync` run on its own cannot import sync_helpers).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from sync_helpers import Member, Team
 
 from release_planner.server.engram.sync import sync
