@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from ...tools.ports import ENTITY_TYPES, StoreProblem, is_entity_id
 from . import format as fmt
@@ -326,17 +326,20 @@ class RefScanner(_RefState):
         """Entities whose ref names a blob the summary cache knows, straight from its rows."""
         index, problems = self._index, self._problems
 
-        def put(t: str, eid: str, summary: Summary, value: str) -> None:
-            if problems:
-                problems.pop((t, eid), None)
-            index.put_summary(t, eid, summary, value)
+        def clearing(t: str, rows: Iterable[tuple[str, Summary, str]]) -> Iterator[tuple[str, Summary, str]]:
+            for row in rows:  # a row read now clears what was wrong with the entity's earlier value
+                problems.pop((t, row[0]), None)
+                yield row
+
+        def put(t: str, rows: Iterable[tuple[str, Summary, str]]) -> None:
+            index.put_summaries(t, clearing(t, rows) if problems else rows)
 
         def problem(t: str, eid: str, value: str, why: str) -> None:
             index.remove(t, eid)
             problems[(t, eid)] = (value, why)
 
         try:
-            snapshot.fill(values, put if problems else index.put_summary, problem)
+            snapshot.fill(values, put, problem)
         except (KeyError, TypeError, ValueError, IndexError) as exc:  # not expected: its digest matched
             log.info("engram store: ignoring the rest of the summary cache (%s)", exc)
             self._summaries.dirty = True

@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress
 from typing import Any
@@ -95,52 +95,62 @@ class Snapshot:
     def fill(
         self,
         values: dict[str, dict[str, str]],
-        put: Callable[[str, str, Summary, str], None],
+        put: Callable[[str, Iterable[tuple[str, Summary, str]]], None],
         problem: Callable[[str, str, str, str], None],
     ) -> None:
         """Hand every cached row whose blob id is the one ``values`` (type -> id -> ref value) holds to
-        ``put`` (or ``problem``), built as the index keeps it; the ref value passed on is the one from
-        ``values``, so the cache's own copy of each blob id is dropped."""
+        ``put`` (a type and its rows: id, summary, ref value) or to ``problem``, built as the index
+        keeps it; the ref value passed on is the one from ``values``, so the cache's own copy of each
+        blob id is dropped."""
         sets = [intern_tuple(x) for x in self.body["sets"]]
-        intern = sys.intern
-        make = tuple.__new__
         empty: dict[str, str] = {}
         for t, cols in self.body["types"].items():
-            t = intern(t)
-            held = values.get(t, empty)
-            kinds = [intern(k) if k is not None else None for k in cols["kinds"]]
-            for eid, oid, ns, rel, kind, tags, source, target, flags, why in zip(
-                self._ids[t],
-                cols["oids"],
-                cols["ns"],
-                cols["rel"],
-                cols["kind"],
-                cols["tags"],
-                cols["src"],
-                cols["dst"],
-                cols["flags"],
-                cols["why"],
-                strict=True,
-            ):
-                current = held.get(eid)
-                if current is None or current != oid:
-                    continue
-                if why is not None:
-                    problem(t, eid, current, why)
-                    continue
-                if source is not None:
-                    source, target = intern(source), intern(target)
-                fields = (
-                    ns,
-                    sets[rel],
-                    kinds[kind],
-                    sets[tags],
-                    source,
-                    target,
-                    bool(flags & 1),
-                    bool(flags & 2),
-                )
-                put(t, eid, make(Summary, fields), current)
+            t = sys.intern(t)
+            put(t, self._rows(t, cols, values.get(t, empty), sets, problem))
+
+    def _rows(
+        self,
+        t: str,
+        cols: dict[str, list[Any]],
+        held: dict[str, str],
+        sets: list[tuple[str, ...]],
+        problem: Callable[[str, str, str, str], None],
+    ) -> Iterator[tuple[str, Summary, str]]:
+        intern = sys.intern
+        make = tuple.__new__
+        kinds = [intern(k) if k is not None else None for k in cols["kinds"]]
+        for eid, oid, ns, rel, kind, tags, source, target, flags, why in zip(
+            self._ids[t],
+            cols["oids"],
+            cols["ns"],
+            cols["rel"],
+            cols["kind"],
+            cols["tags"],
+            cols["src"],
+            cols["dst"],
+            cols["flags"],
+            cols["why"],
+            strict=True,
+        ):
+            current = held.get(eid)
+            if current is None or current != oid:
+                continue
+            if why is not None:
+                problem(t, eid, current, why)
+                continue
+            if source is not None:
+                source, target = intern(source), intern(target)
+            fields = (
+                ns,
+                sets[rel],
+                kinds[kind],
+                sets[tags],
+                source,
+                target,
+                bool(flags & 1),
+                bool(flags & 2),
+            )
+            yield eid, make(Summary, fields), current
 
 
 def _columns(

@@ -148,3 +148,90 @@ def test_a_copied_workspace_recognises_its_packed_refs_by_content(
     with GitRefsStore(tmp_path / "b") as store:  # other bytes: read again, and the task is gone
         assert store.find("task", release="1.2.3") == []
         assert parses
+
+
+def _answers(store: GitRefsStore) -> dict[str, object]:
+    """Every query of the port, over every type, release, kind, tag and entity of the store."""
+    answers: dict[str, object] = {}
+    everything = {t: store.find(t) for t in ("task", "context", "reasoning", "relationship")}
+    for t, entities in everything.items():
+        answers[f"{t} all"] = [(e.id, e.revision) for e in entities]
+        answers[f"{t} releases"] = store.releases(t)
+        for release in store.releases(t):
+            answers[f"{t} release {release}"] = [e.id for e in store.find(t, release=release)]
+        for e in entities:
+            for tag in e.tags:
+                answers[f"{t} tag {tag}"] = [x.id for x in store.find(t, tag=tag)]
+            meta = e.planner_metadata or {}
+            if isinstance(meta.get("kind"), str):
+                answers[f"{t} kind {meta['kind']}"] = [x.id for x in store.find(t, kind=meta["kind"])]
+            answers[f"from {e.id}"] = sorted(x.id for x in store.links_from(e.id))
+            answers[f"to {e.id}"] = sorted(x.id for x in store.links_to(e.id))
+            answers[f"connected {e.id}"] = sorted(store.connected(e.id))
+    return answers
+
+
+def test_a_restart_from_the_cache_answers_every_query_as_a_full_read_does(tmp_path: Path) -> None:
+    from release_planner.tools.examples import migration, release_plan, rollback, rollout, runbook
+    from release_planner.tools.migration import MigrationPathSpec
+    from release_planner.tools.release_plan import ReleasePlanSpec
+    from release_planner.tools.rollback import RollbackSpec
+    from release_planner.tools.rollout import RolloutSpec
+    from release_planner.tools.runbook import RunbookSpec
+    from release_planner.tools.service import ReleasePlanner
+
+    with GitRefsStore(tmp_path) as store:
+        planner = ReleasePlanner(store)
+        planner.create_release_plan(ReleasePlanSpec.model_validate(release_plan.ARGS))
+        for spec in (RollbackSpec, RolloutSpec, RunbookSpec):
+            example = {RollbackSpec: rollback, RolloutSpec: rollout, RunbookSpec: runbook}[spec]
+            planner.write(spec.model_validate(example.ARGS))
+        planner.create_release_plan(ReleasePlanSpec.model_validate(migration.PLAN_V3_ARGS))
+        planner.write(MigrationPathSpec.model_validate(migration.ARGS))
+        planner.link_release_entities("2.5.0")
+        planner.link_release_entities("3.0.0")
+        planner.write(RolloutSpec.model_validate(rollout.ARGS), expected_revision=1)  # a revision 2
+    cache = tmp_path / ".git" / CACHE_FILE
+    assert cache.exists()
+    with GitRefsStore(tmp_path) as restarted:
+        from_cache = _answers(restarted)
+    cache.unlink()
+    with GitRefsStore(tmp_path) as cold:
+        from_blobs = _answers(cold)
+    assert from_cache == from_blobs
+    assert len(from_cache) > 40 and from_cache["task releases"] == ["2.5.0", "3.0.0"]
+
+
+def test_loading_summaries_in_bulk_keeps_the_index_as_one_by_one_does() -> None:
+    from release_planner.server.engram.index import EntityIndex, Summary
+
+    def plan(i: int, release: str) -> Summary:
+        return Summary(i, (release,), "release_plan", ("release", f"v{release}"), None, None, True, False)
+
+    def link(i: int, source: str, target: str) -> Summary:
+        return Summary(i, (), None, (), source, target, True, i % 2 == 0)
+
+    contexts = [(f"c{i}", plan(i, f"1.{i % 3}.0"), f"oid-c{i}") for i in range(12)]
+    links = [(f"r{i}", link(i, f"c{i % 4}", f"c{(i + 1) % 12}"), f"oid-r{i}") for i in range(12)]
+    later = [(f"c{i}", plan(100 + i, "9.0.0"), f"oid-new{i}") for i in range(0, 12, 3)]  # into a full type
+
+    one_by_one, bulk = EntityIndex(), EntityIndex()
+    for t, rows in (("context", contexts), ("relationship", links), ("context", later)):
+        for eid, summary, ref in rows:
+            one_by_one.put_summary(t, eid, summary, ref)
+        bulk.put_summaries(t, iter(rows))
+
+    def state(ix: EntityIndex) -> object:
+        ix._build_optional("context")  # the kind and tag maps, built by the first query that asks
+        return (
+            {t: dict(ix.table(t)) for t in ("context", "relationship")},
+            sorted(ix.releases("context")),
+            {r: sorted(ix._release["context"].get(r)) for r in ("1.0.0", "1.1.0", "1.2.0", "9.0.0")},
+            {c: (sorted(ix._out.get(c)), sorted(ix._in().get(c))) for c in ("c0", "c1", "c2", "c3")},
+            sorted(ix._kind["context"].get("release_plan")),  # type: ignore[union-attr]
+            {tag: sorted(ix._tag["context"].get(tag)) for tag in ("v1.0.0", "v9.0.0")},  # type: ignore[union-attr]
+            ix.sorted_ids("context"),
+        )
+
+    assert state(bulk) == state(one_by_one)
+    assert state(bulk)[2]["9.0.0"] == ["c0", "c3", "c6", "c9"]  # type: ignore[index]
