@@ -390,7 +390,7 @@ def sync(
                 f"^{STAGING_PREFIX}*",
             )
             refs = git.refs()
-            project_id, how, identity_updates, identity_push = _identity(repo, refs, remote)
+            project_id, how, identity_updates, identity_push = _identity(git, repo, refs, remote)
 
             def new_sidecar(t: str, eid: str, n: int, blob: str | None, pid: str = project_id) -> str:
                 agent = _agent_of(repo, blob)
@@ -481,7 +481,7 @@ def _project_id(repo: pygit2.Repository, oid: str | None) -> str | None:
 
 
 def _identity(
-    repo: pygit2.Repository, refs: dict[str, str], remote: str
+    git: _Git, repo: pygit2.Repository, refs: dict[str, str], remote: str
 ) -> tuple[str, str, list[RefUpdate], list[tuple[str, str | None, str | None]]]:
     """The project id both sides will share, with the local update and push that establish it.
 
@@ -516,6 +516,17 @@ def _identity(
             field="workspace",
             next_step="run `git fetch --unshallow`, or sync from a full clone first, then sync here",
         )
+    if repo.head_is_unborn and (branches := _remote_branches(git, repo, remote)):
+        # engram would invent an init commit here, unrelated to the history the remote holds, and its
+        # id would become the team's: the id must come from that history, so check it out first.
+        raise StorageError(
+            f"neither this clone nor {remote!r} has an Engram project id, and this clone's HEAD names "
+            f"no commit while {remote!r} holds history ({', '.join(branches[:3])}), so the id derived "
+            "here would be unrelated to it",
+            field="workspace",
+            next_step=f"check out the project's branch (e.g. `git checkout {branches[0]}`), then run "
+            "sync again",
+        )
     refs_dir = RefFiles(common)
     try:
 
@@ -538,6 +549,19 @@ def _identity(
     pid = fmt.project_id_for(root)
     blob = str(repo.create_blob(fmt.workspace_blob(pid)))
     return pid, "published", [RefUpdate(name, ours, blob)], [(name, blob, None)]
+
+
+def _remote_branches(git: _Git, repo: pygit2.Repository, remote: str) -> list[str]:
+    """The branches ``remote`` holds: as this clone last fetched them (``refs/remotes/<remote>/*``),
+    else as the remote lists them now (a clone that never fetched its branches)."""
+    prefix = f"refs/remotes/{remote}/"
+    names = sorted(r[len(prefix) :] for r in repo.references if r.startswith(prefix) and r != f"{prefix}HEAD")
+    if names:
+        return names
+    listed = git.run("ls-remote", "--heads", remote).stdout
+    return sorted(
+        line.split("\t", 1)[1].removeprefix("refs/heads/") for line in listed.splitlines() if "\t" in line
+    )
 
 
 def _transaction(refs: RefFiles, updates: list[RefUpdate]) -> None:
