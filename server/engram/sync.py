@@ -61,6 +61,7 @@ _OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _REMOTE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NOT_TYPES = ("remote", "config")
 _ATTEMPTS = 4
+_RACED = ("(stale info)", "(fetch first)", "(non-fast-forward)", "(already exists)")
 _GIT_TIMEOUT_S = 600
 
 
@@ -594,13 +595,14 @@ def _push(git: _Git, remote: str, pushes: Iterable[tuple[str, str | None, str | 
     done = git.run(*args, *specs, check=False)
     if done.returncode == 0:
         return True
+    # Only git's own status lines say why (``!<TAB>src:dst<TAB>[rejected] (stale info)``); a hook's
+    # message ("remote: ...") may hold any words and must not pass for a lost race.
     said = done.stdout + done.stderr
-    if (
-        "stale info" in said
-        or "fetch first" in said
-        or "non-fast-forward" in said
-        or "already exists" in said
-    ):
+    reasons = [
+        ln.split("\t")[2] for ln in done.stdout.splitlines() if ln.startswith("!\t") and ln.count("\t") >= 2
+    ]
+    raced = [r for r in reasons if r.startswith("[rejected]") and any(w in r for w in _RACED)]
+    if raced and all(r in raced or r.endswith("(atomic push failed)") for r in reasons):
         return False
     raise StorageError(
         f"git push to {remote!r} was refused: {_last_lines(said)}",
