@@ -424,6 +424,16 @@ def sync(
 
 
 def _check_remote_name(remote: str) -> None:
+    if "/" in remote and ".." not in remote and _REMOTE_RE.match(remote.replace("/", "-")):
+        # git accepts it, but its staging refs would nest inside another remote's (``a`` prunes ``a/b``).
+        renamed = remote.replace("/", "-")
+        raise StorageError(
+            f"a remote name with '/' ({remote!r}) cannot be synced: its staging refs "
+            f"({STAGING_PREFIX}{remote}/...) would overlap those of a remote named {remote.split('/')[0]!r}",
+            field="remote",
+            valid="a remote name without '/', e.g. " + renamed,
+            next_step=f"rename it with `git remote rename {remote} {renamed}`, then sync --remote {renamed}",
+        )
     if not _REMOTE_RE.match(remote) or remote.endswith(".lock") or ".." in remote:
         raise StorageError(
             f"{remote!r} is not a usable remote name",

@@ -218,3 +218,13 @@ def test_a_release_retired_in_one_clone_is_retired_in_the_other(
         bob.path
     )  # sidecars stay
     assert sync(bob.path).pushed == [] and sync(alice.path).taken == []
+
+
+def test_a_remote_name_with_a_slash_is_refused_with_the_rename_that_makes_it_usable(alice: Member) -> None:
+    git(alice.path, "remote", "add", "team/eu", str(alice.path.parent / "remote.git"))
+    with pytest.raises(StorageError) as err:
+        sync(alice.path, "team/eu")
+    assert err.value.field == "remote" and "'/'" in err.value.message
+    assert "git remote rename team/eu team-eu" in (err.value.next_step or "")
+    git(alice.path, "remote", "rename", "team/eu", "team-eu")
+    assert sync(alice.path, "team-eu").conflicts == []
