@@ -61,6 +61,7 @@ _OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _REMOTE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NOT_TYPES = ("remote", "config")
 _ATTEMPTS = 4
+_RACED = ("(stale info)", "(fetch first)", "(non-fast-forward)", "(already exists)")
 _GIT_TIMEOUT_S = 600
 
 
@@ -390,7 +391,7 @@ def sync(
                 f"^{STAGING_PREFIX}*",
             )
             refs = git.refs()
-            project_id, how, identity_updates, identity_push = _identity(repo, refs, remote)
+            project_id, how, identity_updates, identity_push = _identity(git, repo, refs, remote)
 
             def new_sidecar(t: str, eid: str, n: int, blob: str | None, pid: str = project_id) -> str:
                 agent = _agent_of(repo, blob)
@@ -423,6 +424,16 @@ def sync(
 
 
 def _check_remote_name(remote: str) -> None:
+    if "/" in remote and ".." not in remote and _REMOTE_RE.match(remote.replace("/", "-")):
+        # git accepts it, but its staging refs would nest inside another remote's (``a`` prunes ``a/b``).
+        renamed = remote.replace("/", "-")
+        raise StorageError(
+            f"a remote name with '/' ({remote!r}) cannot be synced: its staging refs "
+            f"({STAGING_PREFIX}{remote}/...) would overlap those of a remote named {remote.split('/')[0]!r}",
+            field="remote",
+            valid="a remote name without '/', e.g. " + renamed,
+            next_step=f"rename it with `git remote rename {remote} {renamed}`, then sync --remote {renamed}",
+        )
     if not _REMOTE_RE.match(remote) or remote.endswith(".lock") or ".." in remote:
         raise StorageError(
             f"{remote!r} is not a usable remote name",
@@ -481,7 +492,7 @@ def _project_id(repo: pygit2.Repository, oid: str | None) -> str | None:
 
 
 def _identity(
-    repo: pygit2.Repository, refs: dict[str, str], remote: str
+    git: _Git, repo: pygit2.Repository, refs: dict[str, str], remote: str
 ) -> tuple[str, str, list[RefUpdate], list[tuple[str, str | None, str | None]]]:
     """The project id both sides will share, with the local update and push that establish it.
 
@@ -516,6 +527,17 @@ def _identity(
             field="workspace",
             next_step="run `git fetch --unshallow`, or sync from a full clone first, then sync here",
         )
+    if repo.head_is_unborn and (branches := _remote_branches(git, repo, remote)):
+        # engram would invent an init commit here, unrelated to the history the remote holds, and its
+        # id would become the team's: the id must come from that history, so check it out first.
+        raise StorageError(
+            f"neither this clone nor {remote!r} has an Engram project id, and this clone's HEAD names "
+            f"no commit while {remote!r} holds history ({', '.join(branches[:3])}), so the id derived "
+            "here would be unrelated to it",
+            field="workspace",
+            next_step=f"check out the project's branch (e.g. `git checkout {branches[0]}`), then run "
+            "sync again",
+        )
     refs_dir = RefFiles(common)
     try:
 
@@ -538,6 +560,19 @@ def _identity(
     pid = fmt.project_id_for(root)
     blob = str(repo.create_blob(fmt.workspace_blob(pid)))
     return pid, "published", [RefUpdate(name, ours, blob)], [(name, blob, None)]
+
+
+def _remote_branches(git: _Git, repo: pygit2.Repository, remote: str) -> list[str]:
+    """The branches ``remote`` holds: as this clone last fetched them (``refs/remotes/<remote>/*``),
+    else as the remote lists them now (a clone that never fetched its branches)."""
+    prefix = f"refs/remotes/{remote}/"
+    names = sorted(r[len(prefix) :] for r in repo.references if r.startswith(prefix) and r != f"{prefix}HEAD")
+    if names:
+        return names
+    listed = git.run("ls-remote", "--heads", remote).stdout
+    return sorted(
+        line.split("\t", 1)[1].removeprefix("refs/heads/") for line in listed.splitlines() if "\t" in line
+    )
 
 
 def _transaction(refs: RefFiles, updates: list[RefUpdate]) -> None:
@@ -570,13 +605,14 @@ def _push(git: _Git, remote: str, pushes: Iterable[tuple[str, str | None, str | 
     done = git.run(*args, *specs, check=False)
     if done.returncode == 0:
         return True
+    # Only git's own status lines say why (``!<TAB>src:dst<TAB>[rejected] (stale info)``); a hook's
+    # message ("remote: ...") may hold any words and must not pass for a lost race.
     said = done.stdout + done.stderr
-    if (
-        "stale info" in said
-        or "fetch first" in said
-        or "non-fast-forward" in said
-        or "already exists" in said
-    ):
+    reasons = [
+        ln.split("\t")[2] for ln in done.stdout.splitlines() if ln.startswith("!\t") and ln.count("\t") >= 2
+    ]
+    raced = [r for r in reasons if r.startswith("[rejected]") and any(w in r for w in _RACED)]
+    if raced and all(r in raced or r.endswith("(atomic push failed)") for r in reasons):
         return False
     raise StorageError(
         f"git push to {remote!r} was refused: {_last_lines(said)}",

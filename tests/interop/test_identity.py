@@ -157,3 +157,36 @@ def test_a_clone_whose_remote_head_dangles_gets_no_unrelated_main_branch(tmp_pat
     with GitRefsStore(clone) as store:
         store.commit([Change(TASK, TaskRecord(title="t"), agent="default")])
     assert git(clone, "for-each-ref", "refs/heads/") == ""
+
+
+@pytest.mark.parametrize("cloned", [True, False], ids=["cloned", "remote-added"])
+def test_sync_founds_no_project_on_an_invented_commit_while_the_remote_holds_history(
+    tmp_path: Path, cloned: bool
+) -> None:
+    # The remote has a branch but its HEAD names another, so a clone's HEAD is unborn; nobody has
+    # synced yet. Founding the team's id on an init commit here would tie it to no real history.
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    work = tmp_path / "work"
+    git(tmp_path, "init", "-q", str(work))
+    root = commit(work, "root", 1000)
+    git(work, "push", "-q", str(remote), f"{commit(work, 'next', 2000, root)}:refs/heads/develop")
+    git(remote, "symbolic-ref", "HEAD", "refs/heads/master")
+    clone = tmp_path / "clone"
+    if cloned:
+        git(tmp_path, "clone", "-q", str(remote), str(clone))
+    else:
+        git(tmp_path, "init", "-q", str(clone))
+        git(clone, "remote", "add", "origin", str(remote))
+
+    with pytest.raises(StorageError) as err:
+        sync(clone)
+
+    assert "develop" in err.value.message and "git checkout develop" in (err.value.next_step or "")
+    assert git(clone, "for-each-ref", "refs/heads/") == ""
+    assert git(remote, "for-each-ref", "refs/engram/") == ""
+
+    git(clone, "fetch", "-q", "origin")
+    git(clone, "checkout", "-q", "-b", "develop", "origin/develop")
+    assert sync(clone).identity == "published"
+    assert project_id(clone) == sha512(root)

@@ -109,6 +109,29 @@ def test_a_push_refused_by_the_remote_leaves_no_sidecar_there(team: Team, alice:
     assert refs(team.remote) == before
 
 
+def test_a_hook_refusal_is_reported_at_once_whatever_words_its_message_holds(
+    team: Team, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only git's status lines tell a lost race from a refusal; a hook saying "fetch first" or
+    # "stale info" refuses the push, and retrying it from a fresh fetch would only refuse again.
+    hook = team.remote / "hooks" / "pre-receive"
+    hook.write_text('#!/bin/sh\necho "stale info: fetch first, non-fast-forward" >&2\nexit 1\n')
+    hook.chmod(0o755)
+    alice.plan(expected_revision=alice.plan_entity().revision, name="Refused name")
+    before = refs(team.remote)
+    pushes = []
+    original = sync_module._push
+    monkeypatch.setattr(sync_module, "_push", lambda *a: pushes.append(1) or original(*a))
+
+    with pytest.raises(StorageError) as err:
+        sync(alice.path)
+
+    assert len(pushes) == 1
+    assert err.value.field == "remote" and "refused" in err.value.message
+    assert "kept changing" not in err.value.message
+    assert refs(team.remote) == before
+
+
 def test_a_push_that_loses_a_race_is_retried_from_a_fresh_fetch_and_loses_nothing(
     team: Team, alice: Member, bob: Member, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,3 +218,13 @@ def test_a_release_retired_in_one_clone_is_retired_in_the_other(
         bob.path
     )  # sidecars stay
     assert sync(bob.path).pushed == [] and sync(alice.path).taken == []
+
+
+def test_a_remote_name_with_a_slash_is_refused_with_the_rename_that_makes_it_usable(alice: Member) -> None:
+    git(alice.path, "remote", "add", "team/eu", str(alice.path.parent / "remote.git"))
+    with pytest.raises(StorageError) as err:
+        sync(alice.path, "team/eu")
+    assert err.value.field == "remote" and "'/'" in err.value.message
+    assert "git remote rename team/eu team-eu" in (err.value.next_step or "")
+    git(alice.path, "remote", "rename", "team/eu", "team-eu")
+    assert sync(alice.path, "team-eu").conflicts == []
