@@ -55,8 +55,8 @@ from .refs import (
     RefUpdate,
     StepHook,
     clear_stale_lock,
+    common_dir,
     is_bare_repository,
-    read_all,
 )
 from .scan import RefScanner
 from .summaries import SummaryCache
@@ -143,14 +143,6 @@ def _busy_error(busy: RefBusy) -> StorageError:
     return StorageError(busy.describe(), field="workspace", next_step=busy.remedy())
 
 
-def _common_dir(git_dir: str) -> str:
-    # Linked worktrees keep refs/ in the main repository's directory.
-    raw = read_all(os.path.join(git_dir, "commondir"))
-    if raw is None:
-        return os.path.normpath(git_dir)
-    return os.path.normpath(os.path.join(git_dir, raw.decode().strip()))
-
-
 def _split_ref(name: str) -> tuple[str, str, int] | None:
     """``(type, id, N)`` for ``refs/engram/{type}/{id}`` (N=0) or ``.../v{N}/{id}``; else None."""
     parts = name.split("/")
@@ -183,7 +175,7 @@ class GitRefsStore:
         self._workspace = Path(workspace)
         _read_without_rehashing()
         self._repo = _open_repository(self._workspace, create)
-        self._common = _common_dir(self._repo.path)
+        self._common = common_dir(self._repo.path)
         self._refs = RefFiles(self._common)
         self._engram_dir = os.path.join(self._common, "refs", "engram")
         self._objects_dir = os.path.join(self._common, "objects")

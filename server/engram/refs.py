@@ -544,6 +544,15 @@ def read_all(path: str) -> bytes | None:
         return None
 
 
+def common_dir(git_dir: str) -> str:
+    """The directory holding a repository's refs and objects: a linked worktree's git dir names the
+    main repository's in its ``commondir`` file."""
+    raw = read_all(os.path.join(git_dir, "commondir"))
+    if raw is None:
+        return os.path.normpath(git_dir)
+    return os.path.normpath(os.path.join(git_dir, raw.decode().strip()))
+
+
 def write_all(fd: int, data: bytes) -> None:
     """Write all of ``data``; a write that makes no progress is a full disk (ENOSPC)."""
     view = memoryview(data)

@@ -46,7 +46,16 @@ from ...tools.errors import Conflict, StorageError, filesystem_error
 from . import format as fmt
 from . import identity, syncstate
 from .identity import STAGING_PREFIX
-from .refs import RefBusy, RefFiles, RefPending, RefStale, RefUpdate, clear_stale_lock, is_bare_repository
+from .refs import (
+    RefBusy,
+    RefFiles,
+    RefPending,
+    RefStale,
+    RefUpdate,
+    clear_stale_lock,
+    common_dir,
+    is_bare_repository,
+)
 
 __all__ = ["Prefer", "SyncConflict", "SyncReport", "sync"]
 
@@ -373,9 +382,9 @@ def sync(
             valid=", ".join(configured) if configured else "no remote is configured",
             next_step=f"add it with `git remote add {remote} <url or path>`, or pass --remote NAME",
         )
-    refs_dir = RefFiles(_common_dir(repo.path))
+    refs_dir = RefFiles(common_dir(repo.path))
     now = clock or fmt.system_clock
-    common = _common_dir(repo.path)
+    common = common_dir(repo.path)
     agreed_at = syncstate.agreed_path(common, remote)
     agreed, lost = syncstate.load(agreed_at), syncstate.load(syncstate.lost_path(common))
     try:
@@ -456,14 +465,6 @@ def _open(path: Path) -> pygit2.Repository:
         raise StorageError(f"cannot open the git repository at {path}: {exc}", field="workspace") from None
 
 
-def _common_dir(git_dir: str) -> str:
-    try:
-        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as f:
-            return os.path.normpath(os.path.join(git_dir, f.read().strip()))
-    except FileNotFoundError:
-        return os.path.normpath(git_dir)
-
-
 def _read(repo: pygit2.Repository, oid: str | None) -> bytes | None:
     if oid is None:
         return None
@@ -519,7 +520,7 @@ def _identity(
         return our_pid, "published" if theirs is None else "unchanged", [], [(name, ours, theirs)]
     # Neither side has one: this clone founds the team's identity, as engram would on first use. The
     # remote holds no workspace ref, so an init commit here is related to nothing it could contradict.
-    common = _common_dir(repo.path)
+    common = common_dir(repo.path)
     if identity.shallow_commits(common):
         raise StorageError(
             f"neither this clone nor {remote!r} has an Engram project id, and a shallow clone cannot "
