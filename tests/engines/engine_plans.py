@@ -70,3 +70,41 @@ def every_flag(result: ExportResult) -> list[str]:
     if "features" in doc:
         return [f["name"] for f in doc["features"]]
     return list(doc["flags"])
+
+
+def unusual_plan(
+    stickiness: str = "tenant.id", percents: Sequence[float] = (0.5, 33.333, 99.99, 100)
+) -> RolloutSpec:
+    """Unlike the example: a pre-release version with build metadata, three flags, a dotted custom
+    attribute, shares that are not whole, a named whitelist whose name the slug drops (``社員``), a
+    rule in a script outside ASCII, and a whitelist of user ids written as a rule."""
+    segments = ["userId in alice, bob", "社員", "région=eu", "plan=pro"]
+    phases = [
+        {
+            "name": f"Étape {i + 1}",
+            "audience": "tenants",
+            "percent": percent,
+            "targeting": {"stickiness": stickiness, "segments": segments[: i + 1]},
+            "duration_hours": 24 if i < len(percents) - 1 else None,
+        }
+        for i, percent in enumerate(percents)
+    ]
+    return RolloutSpec.model_validate(
+        {
+            "version": "2.0.0-rc.1+build.5",
+            "approach": "feature_flag",
+            "start": {"at": "2026-03-16T10:00", "timezone": "UTC"},
+            "flags": [{"name": "checkout.v2"}, {"name": "search-ranking"}, {"name": "dark_mode"}],
+            "phases": phases,
+        }
+    )
+
+
+def negated_plan() -> RolloutSpec:
+    """``plan=pro`` in phase 2 and ``plan!=pro`` (the same slug, the opposite rule) in phase 3."""
+    spec = unusual_plan(stickiness="userId", percents=(0.5, 1, 2, 100)).model_copy(deep=True)
+    for i, segments in enumerate((["plan=pro"], ["plan=pro"], ["plan!=pro"], ["plan!=pro"])):
+        targeting = spec.phases[i].targeting
+        assert targeting is not None
+        targeting.segments = segments
+    return spec

@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_plans import USERS, every_flag, exported, fine_plan, seed_plan, shares_and_nesting
+from engine_plans import (
+    USERS,
+    every_flag,
+    exported,
+    fine_plan,
+    negated_plan,
+    seed_plan,
+    shares_and_nesting,
+    unusual_plan,
+)
 from openfeature import api
 from openfeature.client import OpenFeatureClient
 from openfeature.contrib.provider.flagd import FlagdProvider
@@ -114,3 +123,33 @@ def test_the_employees_whitelist_matches_nobody_until_filled_in(tmp_path: Path) 
     evaluators = {"segment-employees": {"in": [{"var": "targetingKey"}, off[:3]]}}
     with flagd({**doc, "$evaluators": evaluators}, tmp_path) as client:
         assert all(enabled(client, flag, u) for u in off[:3])
+
+
+def test_an_unusual_plan_loads_keeps_shares_nesting_and_its_segments_apart(tmp_path: Path) -> None:
+    """A rule outside ASCII (région=eu) must not stop the provider from reading the file, and a dotted
+    attribute is read as a path: the export says so, and a nested context works."""
+    result = exported(unusual_plan(), "flagd")
+    assert any(w.code == "export_attribute_path" for w in result.warnings)
+
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with flagd(doc, tmp_path) as client:
+            return {u for u in users if enabled(client, flag, f"user-of-{u}", tenant={"id": u})}
+
+    shares_and_nesting(result, evaluate, [0.5, 33.333, 99.99, 100])
+    with flagd(result.documents[2].content, tmp_path) as client:  # without tenant.id: segments only
+        for flag in every_flag(result):
+            assert enabled(client, flag, "alice")  # the user-id whitelist: the targeting key
+            assert not enabled(client, flag, "carol")
+            assert enabled(client, flag, "carol", **{"région": "eu"})
+            assert not enabled(client, flag, "carol", **{"région": "us"})
+
+
+def test_a_negated_rule_is_not_the_rule_it_slugs_alike(tmp_path: Path) -> None:
+    result = exported(negated_plan(), "flagd")
+    flag = every_flag(result)[0]
+    with flagd(result.documents[1].content, tmp_path) as client:
+        out = [u for u in USERS[:300] if not enabled(client, flag, u, plan="free")]
+        assert all(enabled(client, flag, u, plan="pro") for u in out)
+    with flagd(result.documents[2].content, tmp_path) as client:
+        assert all(enabled(client, flag, u, plan="free") for u in out)
+        assert sum(enabled(client, flag, u, plan="pro") for u in out) <= 0.05 * len(out)

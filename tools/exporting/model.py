@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -70,7 +70,7 @@ class Warnings:
 
 # ---- segments -------------------------------------------------------------------------------------
 
-_RULE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(==|!=|=|\bnot in\b|\bin\b)\s*(.+?)\s*$", re.I)
+_RULE = re.compile(r"^\s*([^\W\d][\w.\-]*)\s*(==|!=|=|\bnot in\b|\bin\b)\s*(.+?)\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,13 @@ class Segment:
     @property
     def is_rule(self) -> bool:
         return self.attribute is not None
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What the segment means: two spellings of one rule (or of one group's name) are one segment."""
+        if self.attribute is None:
+            return ("group", " ".join(self.text.casefold().split()))
+        return ("rule", self.attribute, self.negate, frozenset(self.values))
 
 
 def slug(text: str, limit: int = 63) -> str:
@@ -144,6 +151,13 @@ def canonical_attribute(stickiness: str | None) -> str:
     if low == "random":
         return "random"
     return stickiness.strip()
+
+
+def rule_field(attribute: str) -> str:
+    """A rule's attribute as the engines' context names it: userId or sessionId when it spells one
+    (so ``userId in alice,bob`` is a whitelist on the user's id), else the plan's own name."""
+    canonical = canonical_attribute(attribute)
+    return canonical if canonical in ("userId", "sessionId") else attribute
 
 
 def seed_of(group: str) -> int:
@@ -209,7 +223,7 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
     group = (spec.group_id(chosen.targeting) if chosen and chosen.targeting else None) or flags[0][0]
     bucketing = Bucketing(canonical_attribute(stickiness), group)
     phases: list[PhaseCohort] = []
-    segments: dict[str, Segment] = {}
+    segments: dict[tuple[object, ...], Segment] = {}
     for i, p in enumerate(spec.phases):
         t = p.targeting
         where = f"phases[{i}].targeting"
@@ -235,12 +249,33 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
                 f"phase {i + 1} '{p.name}' hashes in group {spec.group_id(t)!r} but an earlier phase in "
                 f"{group!r}; exported with {group!r} in every phase so that cohorts nest. Use one group_id",
             )
-        parsed = tuple(parse_segment(s) for s in (t.segments if t else []))
-        for s in parsed:
-            segments.setdefault(s.key, s)
+        parsed: list[Segment] = []
+        for text in t.segments if t else []:
+            s = _registered(parse_segment(text), segments)
+            if s not in parsed:
+                parsed.append(s)
         by_percentage = t is None or t.stickiness is not None
-        phases.append(PhaseCohort(i, p.name, p.percent, by_percentage, parsed))
+        phases.append(PhaseCohort(i, p.name, p.percent, by_percentage, tuple(parsed)))
     return CohortPlan(version, flags, bucketing, phases, list(segments.values()))
+
+
+def _registered(seg: Segment, known: dict[tuple[object, ...], Segment]) -> Segment:
+    """The plan's one Segment for what ``seg`` means, with a key no other segment has: keys are
+    slugs, and different segments can share one (``plan=pro`` and ``plan!=pro``, or two names in a
+    script the slug drops), which would make a later phase reuse an earlier phase's definition."""
+    if seg.identity in known:
+        return known[seg.identity]
+    taken = {s.key for s in known.values()}
+    base = seg.key
+    if not re.search(r"[a-z0-9]", seg.text.lower()):  # nothing of the name survives in the slug
+        base = "named-" + hashlib.sha256(seg.text.encode()).hexdigest()[:8]
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}-{n}"
+    seg = replace(seg, key=key)
+    known[seg.identity] = seg
+    return seg
 
 
 def placeholder_warnings(plan: CohortPlan, warn: Warnings, how: str) -> None:
