@@ -108,3 +108,55 @@ def negated_plan() -> RolloutSpec:
         assert targeting is not None
         targeting.segments = segments
     return spec
+
+
+def _condition(metric: str, comparator: str, threshold: float, window: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "metric": metric,
+        "comparator": comparator,
+        "threshold": threshold,
+        "unit": "count",
+    }
+    if window is not None:
+        out["window_minutes"] = window
+    return out
+
+
+def crowded_plan() -> RolloutSpec:
+    """For the Kubernetes engines: a long pre-release version, two halt conditions on one metric,
+    metrics that slug alike (error.rate, error_rate) or not at all (延迟), two targets on one metric in
+    one phase, a gate and a target on one metric, thresholds ``:g`` would round (2500001.5, 1e-05)
+    and a 99.99% phase."""
+    halt = [
+        _condition("error_rate", ">", 5, 5),
+        _condition("error_rate", ">", 2, 30),
+        _condition("error.rate", ">=", 2500001.5, 10),
+        _condition("延迟", "<", 0.00001),
+    ]
+    targets = [
+        [_condition("error_rate", "<", 1, 60), _condition("error_rate", "<", 3), _condition("延迟", ">", 3)],
+        [_condition("error.rate", "<", 2500001.5), _condition("conversion_rate", ">", 1.5)],
+        [],
+    ]
+    gate = {"type": "non_inferiority", "metric": "conversion_rate", "margin": 0.25, "baseline_rate": 3.1}
+    phases = []
+    for i, percent in enumerate((0.5, 99.99, 100)):
+        phase: dict[str, Any] = {
+            "name": f"Phase {i + 1}",
+            "audience": "traffic",
+            "percent": percent,
+            "duration_hours": 1.5 if i < 2 else None,
+            "metric_targets": targets[i],
+        }
+        if i == 1:
+            phase["gate"] = gate
+        phases.append(phase)
+    return RolloutSpec.model_validate(
+        {
+            "version": "2.0.0-rc.1+build.5." + "long" * 11,
+            "approach": "canary",
+            "start": {"at": "2026-03-16T10:00", "timezone": "UTC"},
+            "phases": phases,
+            "halt_threshold": halt,
+        }
+    )

@@ -19,6 +19,7 @@ from ..rollout import RolloutFields
 from .k8s import (
     ANNOTATION,
     PROMETHEUS,
+    Names,
     gate_checks,
     halt_query,
     metric_name,
@@ -100,8 +101,10 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
         )
     templates: list[dict[str, Any]] = []
     metrics: list[dict[str, Any]] = []
+    resources, checked = Names(), Names()  # two conditions on one metric, or two that slug alike
+    resources.take(name)
     for i, c in enumerate(spec.halt_threshold):
-        tname = f"{name}-{metric_name(c.metric)}"
+        tname = resources.take(name, metric_name(c.metric))
         templates.append(
             {
                 "apiVersion": API,
@@ -115,7 +118,7 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
         )
         metrics.append(
             {
-                "name": metric_name(c.metric),
+                "name": checked.take(metric_name(c.metric)),
                 "templateRef": {"name": tname},
                 "thresholdRange": _range(c, i, warn),
                 "interval": "1m",
