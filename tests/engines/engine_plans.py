@@ -86,6 +86,10 @@ def unusual_plan(
             "percent": percent,
             "targeting": {"stickiness": stickiness, "segments": segments[: i + 1]},
             "duration_hours": 24 if i < len(percents) - 1 else None,
+            "decision_owner": "Zoë Ōkawa (SRE)",
+            "metric_targets": [
+                {"metric": "error_rate", "comparator": "<", "threshold": 1, "window_minutes": 60}
+            ],
         }
         for i, percent in enumerate(percents)
     ]
@@ -147,6 +151,7 @@ def crowded_plan() -> RolloutSpec:
             "percent": percent,
             "duration_hours": 1.5 if i < 2 else None,
             "metric_targets": targets[i],
+            "decision_owner": "Zoë Ōkawa (SRE)",
         }
         if i == 1:
             phase["gate"] = gate

@@ -148,6 +148,8 @@ def test_a_segment_only_phase_has_no_percentage_rollout() -> None:
     assert ld["fallthrough"] == {"variation": 1}
     flagd = export(spec(args), "flagd").documents[0].content["flags"]["enable_dark_mode"]
     assert flagd["targeting"]["if"][2] == "off"
+    for target in FLAG_TARGETS:  # the phase's 1% does not translate: say so
+        assert codes(export(spec(args), target))["export_segment_only"] == "phases[0].targeting.stickiness"
 
 
 def test_the_use_case_reads_the_stored_rollout_and_refuses_what_it_cannot_export() -> None:

@@ -234,7 +234,15 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
                 f"phase {i + 1} '{p.name}' has no targeting; exported as {p.percent:g}% of users hashed on "
                 f"{bucketing.attribute} in group '{group}'. Give it targeting.stickiness to say who",
             )
-        elif t.stickiness is not None and canonical_attribute(t.stickiness) != bucketing.attribute:
+        elif t.stickiness is None:
+            warn.add(
+                "export_segment_only",
+                f"{where}.stickiness",
+                f"phase {i + 1} '{p.name}' has segments and no stickiness, so its {p.percent:g}% is not "
+                "exported as a percentage: only the segments' members get the flags. Set "
+                f"targeting.stickiness (e.g. userId) to add a sticky {p.percent:g}% of everyone else",
+            )
+        elif canonical_attribute(t.stickiness) != bucketing.attribute:
             warn.add(
                 "export_stickiness_changed",
                 f"{where}.stickiness",
