@@ -236,3 +236,13 @@ def test_a_crowded_plan_gets_unique_names_that_flagger_accepts() -> None:
     assert len(metrics) == len(set(metrics)) == 4
     assert {m["templateRef"]["name"] for m in analysis["metrics"]} == set(names[1:])
     assert analysis["stepWeights"] == [1, 99]  # 99.99% stays a step below the promotion
+
+
+def test_a_plan_straight_to_100_percent_still_moves() -> None:
+    """Without step weights Flagger steps by stepWeight, 0 unless set: the Canary would never move."""
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"] = args["phases"][-1:]
+    out = result(args)
+    assert out.documents[0].content["spec"]["analysis"]["stepWeights"] == [100]
+    assert "export_no_canary_steps" in {w.code for w in out.warnings}
+    assert problems(out.documents[0].content) == []

@@ -75,6 +75,15 @@ def _weights(spec: RolloutFields, warn: Warnings) -> list[int]:
             )
             continue
         weights.append(w)
+    if not weights:
+        # Flagger without step weights steps by stepWeight, 0 by default: the Canary would never move
+        warn.add(
+            "export_no_canary_steps",
+            "phases",
+            "the plan has no phase below 100%, so there is no canary step: exported as one step to 100% "
+            "after the checks pass. Add a smaller first phase (e.g. 5%) to canary the release",
+        )
+        weights.append(100)
     return weights
 
 
