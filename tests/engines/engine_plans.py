@@ -11,7 +11,7 @@ from typing import Any
 
 from release_planner.tools.examples import rollout as rollout_example
 from release_planner.tools.exporting import ExportResult, export
-from release_planner.tools.rollout import RolloutSpec
+from release_planner.tools.rollout import RolloutSpec, Targeting
 
 USERS = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://users.example.com/{i}")) for i in range(20_000)]
 TOLERANCE_POINTS = 1.0
@@ -104,10 +104,12 @@ def unusual_plan(
     )
 
 
-def negated_plan() -> RolloutSpec:
-    """``plan=pro`` in phase 2 and ``plan!=pro`` (the same slug, the opposite rule) in phase 3."""
+def alike_plan() -> RolloutSpec:
+    """Two segments with one slug: ``beta_tester=true`` from phase 1 and ``beta-tester=true`` (another
+    attribute) added in phase 3."""
     spec = unusual_plan(stickiness="userId", percents=(0.5, 1, 2, 100)).model_copy(deep=True)
-    for i, segments in enumerate((["plan=pro"], ["plan=pro"], ["plan!=pro"], ["plan!=pro"])):
+    both = ["beta_tester=true", "beta-tester=true"]
+    for i, segments in enumerate((both[:1], both[:1], both, both)):
         targeting = spec.phases[i].targeting
         assert targeting is not None
         targeting.segments = segments
@@ -165,3 +167,29 @@ def crowded_plan() -> RolloutSpec:
             "halt_threshold": halt,
         }
     )
+
+
+def dropping_plan() -> RolloutSpec:
+    """A plan whose cohorts do not nest as written (plan_rollout warns, and stores it): phase 2 drops
+    phase 1's beta testers, phase 3 is segment-only after a percentage, the last phase is 100% of a
+    segment."""
+    spec = unusual_plan(stickiness="userId", percents=(1, 5, 20, 100)).model_copy(deep=True)
+    written: list[dict[str, Any]] = [
+        {"stickiness": "userId", "segments": ["beta_tester=true"]},
+        {"stickiness": "userId"},
+        {"segments": ["employees"]},
+        {"segments": ["employees"]},
+    ]
+    for phase, targeting in zip(spec.phases, written, strict=True):
+        phase.targeting = Targeting.model_validate(targeting)
+    return spec
+
+
+def nesting_with_members(result: ExportResult, evaluate: Evaluate) -> None:
+    """Everyone on at a phase is on at every later phase: users at large and beta testers alike."""
+    flag = first_flag(result)
+    before: set[str] = set()
+    for doc in result.documents:
+        on = evaluate(doc.content, flag, USERS[:4000])
+        assert not before - on, f"{len(before - on)} users on before {doc.phase!r} are off in it"
+        before = on

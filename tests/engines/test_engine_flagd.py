@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from engine_plans import (
     USERS,
+    alike_plan,
+    dropping_plan,
     every_flag,
     exported,
     fine_plan,
-    negated_plan,
+    nesting_with_members,
     seed_plan,
     shares_and_nesting,
     unusual_plan,
@@ -144,12 +146,19 @@ def test_an_unusual_plan_loads_keeps_shares_nesting_and_its_segments_apart(tmp_p
             assert not enabled(client, flag, "carol", **{"région": "us"})
 
 
-def test_a_negated_rule_is_not_the_rule_it_slugs_alike(tmp_path: Path) -> None:
-    result = exported(negated_plan(), "flagd")
+def test_segments_that_slug_alike_stay_apart(tmp_path: Path) -> None:
+    result = exported(alike_plan(), "flagd")
     flag = every_flag(result)[0]
-    with flagd(result.documents[1].content, tmp_path) as client:
-        out = [u for u in USERS[:300] if not enabled(client, flag, u, plan="free")]
-        assert all(enabled(client, flag, u, plan="pro") for u in out)
     with flagd(result.documents[2].content, tmp_path) as client:
-        assert all(enabled(client, flag, u, plan="free") for u in out)
-        assert sum(enabled(client, flag, u, plan="pro") for u in out) <= 0.05 * len(out)
+        out = [u for u in USERS[:300] if not enabled(client, flag, u)]
+        for name in ("beta_tester", "beta-tester"):
+            assert all(enabled(client, flag, u, **{name: True}) for u in out)
+            assert not any(enabled(client, flag, u, **{name: "no"}) for u in out)
+
+
+def test_a_plan_that_drops_a_cohort_is_exported_nested(tmp_path: Path) -> None:
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with flagd(doc, tmp_path) as client:
+            return {u for i, u in enumerate(users) if enabled(client, flag, u, beta_tester=i % 3 == 0)}
+
+    nesting_with_members(exported(dropping_plan(), "flagd"), evaluate)

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from engine_plans import (
     USERS,
+    alike_plan,
+    dropping_plan,
     every_flag,
     exported,
     fine_plan,
-    negated_plan,
+    nesting_with_members,
     seed_plan,
     shares_and_nesting,
     unusual_plan,
@@ -147,17 +149,25 @@ def test_a_context_without_the_hashed_attribute_stays_off(tmp_path: Path) -> Non
         assert not enabled(client, "checkout.v2", other_kind)
 
 
-def test_a_negated_rule_is_not_the_rule_it_slugs_alike(tmp_path: Path) -> None:
-    result = exported(negated_plan(), "launchdarkly")
+def test_segments_that_slug_alike_stay_apart(tmp_path: Path) -> None:
+    result = exported(alike_plan(), "launchdarkly")
     flag = every_flag(result)[0]
-
-    def user(u: str, plan: str) -> Context:
-        return Context.builder(u).set("plan", plan).build()
-
-    with launchdarkly(result.documents[1].content, tmp_path) as client:
-        out = [u for u in USERS[:300] if not enabled(client, flag, Context.create(u))]
-        assert all(enabled(client, flag, user(u, "pro")) for u in out)
     with launchdarkly(result.documents[2].content, tmp_path) as client:
-        assert all(enabled(client, flag, user(u, "free")) for u in out)
-        assert sum(enabled(client, flag, user(u, "pro")) for u in out) <= 0.05 * len(out)
-    assert len({r["id"] for r in result.documents[2].content["flags"][flag]["rules"]}) == 1
+        out = [u for u in USERS[:300] if not enabled(client, flag, Context.create(u))]
+        for name in ("beta_tester", "beta-tester"):
+            assert all(enabled(client, flag, Context.builder(u).set(name, True).build()) for u in out)
+            assert not any(enabled(client, flag, Context.builder(u).set(name, "no").build()) for u in out)
+    rules = result.documents[2].content["flags"][flag]["rules"]
+    assert len({r["id"] for r in rules}) == len(rules) == 2
+
+
+def test_a_plan_that_drops_a_cohort_is_exported_nested(tmp_path: Path) -> None:
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with launchdarkly(doc, tmp_path) as client:
+            return {
+                u
+                for i, u in enumerate(users)
+                if enabled(client, flag, Context.builder(u).set("beta_tester", i % 3 == 0).build())
+            }
+
+    nesting_with_members(exported(dropping_plan(), "launchdarkly"), evaluate)

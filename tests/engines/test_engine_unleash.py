@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from engine_plans import (
     USERS,
+    alike_plan,
+    dropping_plan,
     every_flag,
     exported,
-    negated_plan,
+    nesting_with_members,
     seed_plan,
     shares_and_nesting,
     unusual_plan,
@@ -121,14 +123,25 @@ def test_an_unusual_plan_keeps_shares_nesting_and_its_segments_apart(tmp_path: P
             assert not client.is_enabled(flag, {"userId": "carol", "properties": {"région": "us"}})
 
 
-def test_a_negated_rule_is_not_the_rule_it_slugs_alike(tmp_path: Path) -> None:
-    result = exported(negated_plan(), "unleash")
+def test_segments_that_slug_alike_stay_apart(tmp_path: Path) -> None:
+    result = exported(alike_plan(), "unleash")
     flag = every_flag(result)[0]
-    with unleash(result.documents[1].content, tmp_path) as client:
-        out = [u for u in USERS[:300] if not client.is_enabled(flag, {"userId": u})]
-        assert all(client.is_enabled(flag, {"userId": u, "properties": {"plan": "pro"}}) for u in out)
-        assert not any(client.is_enabled(flag, {"userId": u, "properties": {"plan": "free"}}) for u in out)
     with unleash(result.documents[2].content, tmp_path) as client:
-        assert all(client.is_enabled(flag, {"userId": u, "properties": {"plan": "free"}}) for u in out)
-        pro = sum(client.is_enabled(flag, {"userId": u, "properties": {"plan": "pro"}}) for u in out)
-        assert pro <= 0.05 * len(out)
+        out = [u for u in USERS[:300] if not client.is_enabled(flag, {"userId": u})]
+        for name in ("beta_tester", "beta-tester"):
+            assert all(client.is_enabled(flag, {"userId": u, "properties": {name: "true"}}) for u in out)
+            assert not any(client.is_enabled(flag, {"userId": u, "properties": {name: "no"}}) for u in out)
+
+
+def test_a_plan_that_drops_a_cohort_is_exported_nested(tmp_path: Path) -> None:
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with unleash(doc, tmp_path) as client:
+            return {
+                u
+                for i, u in enumerate(users)
+                if client.is_enabled(
+                    flag, {"userId": u, "properties": {"beta_tester": str(i % 3 == 0).lower()}}
+                )
+            }
+
+    nesting_with_members(exported(dropping_plan(), "unleash"), evaluate)

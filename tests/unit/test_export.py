@@ -193,4 +193,20 @@ def test_segments_that_slug_alike_keep_apart_and_spellings_of_one_segment_merge(
         keys["plan=pro"],
         "employees",
         keys["社員"],
+        keys["ベータ"],  # carried forward from phase 2, which named it
     ]
+
+
+def test_cohorts_the_plan_drops_are_carried_forward_with_a_warning() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"][2]["targeting"] = {"segments": ["employees"]}  # drops beta testers and the 5%
+    args["phases"][4]["targeting"] = {"segments": ["employees"]}  # 100%: everyone, whatever it names
+    for phase in args["phases"]:
+        phase.pop("gate", None)
+    plan = cohort_plan(spec(args), "2.5.0", warn := Warnings())
+    found = {w.code: w.field for w in warn.items}
+    assert found["export_segments_carried"] == "phases[2].targeting.segments"
+    assert found["export_percentage_carried"] == "phases[2].targeting.stickiness"
+    assert "export_segment_only" not in found
+    assert [s.text for s in plan.phases[2].segments] == ["employees", "beta_tester=true"]
+    assert plan.phases[2].by_percentage and plan.phases[4].by_percentage

@@ -3,7 +3,9 @@
 ``cohort_plan`` reads the rollout once: the flags, ONE bucketing attribute and ONE hash group for the
 whole rollout (so the users in at 5% are still in at 20%, in every engine), each phase's share and
 segments. Where the plan itself varies them between phases, the export keeps the first choice and
-says so: an engine configuration whose cohorts do not nest would undo the plan's safety.
+says so: an engine configuration whose cohorts do not nest would undo the plan's safety. For the same
+reason a phase that drops an earlier phase's segments, or its percentage, gets them back (with a
+warning), and a phase at 100% is everyone, whatever segments it names.
 
 A segment is read as a rule when it is written ``attribute=value`` (also ``==``, ``!=``, ``in``, a
 comma-separated list of values), and as a named whitelist otherwise (``employees``); a named
@@ -235,13 +237,7 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
                 f"{bucketing.attribute} in group '{group}'. Give it targeting.stickiness to say who",
             )
         elif t.stickiness is None:
-            warn.add(
-                "export_segment_only",
-                f"{where}.stickiness",
-                f"phase {i + 1} '{p.name}' has segments and no stickiness, so its {p.percent:g}% is not "
-                "exported as a percentage: only the segments' members get the flags. Set "
-                f"targeting.stickiness (e.g. userId) to add a sticky {p.percent:g}% of everyone else",
-            )
+            pass  # a segment-only phase: see below
         elif canonical_attribute(t.stickiness) != bucketing.attribute:
             warn.add(
                 "export_stickiness_changed",
@@ -262,7 +258,38 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
             s = _registered(parse_segment(text), segments)
             if s not in parsed:
                 parsed.append(s)
-        by_percentage = t is None or t.stickiness is not None
+        by_percentage = t is None or t.stickiness is not None or p.percent >= 100
+        earlier = phases[-1] if phases else None
+        if earlier is not None and p.percent < 100:
+            # everyone on in the phase before stays on in this one, as in the stickiness and group
+            dropped = [s for s in earlier.segments if s not in parsed]
+            if dropped:
+                parsed += dropped
+                warn.add(
+                    "export_segments_carried",
+                    f"{where}.segments",
+                    f"phase {i + 1} '{p.name}' drops the segments "
+                    f"{', '.join(repr(s.text) for s in dropped)} of the phase before, whose members would "
+                    "lose the flags; exported with them so that cohorts nest. Keep earlier segments in "
+                    "later phases",
+                )
+            if earlier.by_percentage and not by_percentage:
+                by_percentage = True
+                warn.add(
+                    "export_percentage_carried",
+                    f"{where}.stickiness",
+                    f"phase {i + 1} '{p.name}' is segment-only after a percentage phase, whose users would "
+                    f"lose the flags; exported with {p.percent:g}% hashed on {bucketing.attribute} as well. "
+                    "Keep targeting.stickiness in every phase after the first percentage",
+                )
+        if not by_percentage:
+            warn.add(
+                "export_segment_only",
+                f"{where}.stickiness",
+                f"phase {i + 1} '{p.name}' has segments and no stickiness, so its {p.percent:g}% is not "
+                "exported as a percentage: only the segments' members get the flags. Set "
+                f"targeting.stickiness (e.g. userId) to add a sticky {p.percent:g}% of everyone else",
+            )
         phases.append(PhaseCohort(i, p.name, p.percent, by_percentage, tuple(parsed)))
     return CohortPlan(version, flags, bucketing, phases, list(segments.values()))
 
