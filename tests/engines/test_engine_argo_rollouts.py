@@ -11,6 +11,7 @@ from crd_schemas import errors
 from engine_plans import crowded_plan, exported, seed_plan
 
 from release_planner.tools.examples import rollout as rollout_example
+from release_planner.tools.exporting.k8s import gate_checks
 from release_planner.tools.rollout import RolloutSpec
 
 
@@ -223,3 +224,20 @@ def test_a_crowded_plan_gets_valid_unique_names_and_exact_thresholds() -> None:
     queries = [m["provider"]["prometheus"]["query"] for d in docs[1:] for m in d["spec"]["metrics"]]
     assert all(re.search(r"(^|\()[a-zA-Z_:][a-zA-Z0-9_:]*\{", q) for q in queries), queries
     assert {"setWeight": 99} in steps  # 99.99% is not everyone: 100 is the promotion
+
+
+def test_a_look_s_confidence_is_passed_with_the_alpha_it_spends() -> None:
+    """O'Brien-Fleming spends almost nothing at the first looks: 4 digits rounded 0.99991 to 0.9999."""
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["alpha_spending"] = "obrien_fleming"
+    gate = {"type": "non_inferiority", "metric": "error_rate", "margin": 0.5, "higher_is_better": False}
+    for phase in args["phases"][:4]:
+        phase["gate"] = gate
+        phase.pop("min_sample", None)
+    spec = RolloutSpec.model_validate(args)
+    steps = documents(spec)[0]["spec"]["strategy"]["canary"]["steps"]
+    passed = [float(s["analysis"]["args"][1]["value"]) for s in steps if "analysis" in s]
+    alphas = [c.alpha for c in gate_checks(spec)]
+    assert len(passed) == len(alphas) == 4
+    for confidence, alpha in zip(passed, alphas, strict=True):
+        assert abs((1 - confidence) - alpha) <= 1e-9, (confidence, alpha)

@@ -165,7 +165,7 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
         if checked:
             args = [{"name": "service-name", "value": rollout}]
             if check is not None:
-                args.append({"name": "confidence", "value": f"{check.confidence:.4g}"})
+                args.append({"name": "confidence", "value": check.confidence_text})
             templates = [{"templateName": name} for name in checked]
             steps.append({"analysis": {"templates": templates, "args": args}})
         if p.decision_owner and i < last and minutes:

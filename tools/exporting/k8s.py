@@ -108,6 +108,12 @@ class GateCheck:
         return 1 - (self.alpha if self.one_sided else self.alpha / 2)
 
     @property
+    def confidence_text(self) -> str:
+        """The confidence as the query's argument: to 10 digits, since a look's alpha under spending
+        can be 0.0001 or less (4 digits wrote 0.99991 as 0.9999, and 0.999999 as 1)."""
+        return f"{self.confidence:.10g}"
+
+    @property
     def limit(self) -> float:
         margin = self.gate.margin if self.one_sided and self.gate.margin is not None else 0.0
         return -margin if self.gate.higher_is_better else margin
@@ -126,7 +132,7 @@ class GateCheck:
     def contract(self) -> str:
         unit = " in percentage points" if self.gate.is_rate else " in the metric's unit"
         return (
-            f"the {self.bound} bound of the one-sided {self.confidence:.4g} confidence interval of "
+            f"the {self.bound} bound of the one-sided {self.confidence_text} confidence interval of "
             f"{self.gate.metric} (canary − stable){unit}"
         )
 
