@@ -4,12 +4,14 @@ and its steps, analysis and limits are the plan's."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from crd_schemas import errors
-from engine_plans import exported, seed_plan
+from engine_plans import crowded_plan, exported, seed_plan
 
 from release_planner.tools.examples import rollout as rollout_example
+from release_planner.tools.exporting.k8s import gate_checks
 from release_planner.tools.rollout import RolloutSpec
 
 
@@ -194,3 +196,48 @@ def test_without_a_halt_threshold_there_is_no_background_analysis_and_a_warning(
     assert "analysis" not in rollout["spec"]["strategy"]["canary"]
     assert errors("Rollout", rollout) == []
     assert "export_no_halt_threshold" in {w.code for w in result.warnings}
+
+
+def test_a_crowded_plan_gets_valid_unique_names_and_exact_thresholds() -> None:
+    docs = documents(crowded_plan())
+    for doc in docs:
+        assert errors(doc["kind"], doc) == [], doc["metadata"]["name"]
+    names = [d["metadata"]["name"] for d in docs]
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", n) for n in names), names
+    by_name = {d["metadata"]["name"]: d for d in docs}
+    for doc in docs[1:]:  # the metrics of one template (the halt template has four)
+        metrics = [m["name"] for m in doc["spec"]["metrics"]]
+        assert len(metrics) == len(set(metrics)), metrics
+    steps = docs[0]["spec"]["strategy"]["canary"]["steps"]
+    analyses = [s["analysis"]["templates"] for s in steps if "analysis" in s]
+    assert len(analyses) == 2
+    for templates in analyses:  # a step's templates merge into one AnalysisRun
+        merged = [m["name"] for t in templates for m in by_name[t["templateName"]]["spec"]["metrics"]]
+        assert len(merged) == len(set(merged)), merged
+    conditions = [
+        m.get("successCondition") or m["failureCondition"] for d in docs[1:] for m in d["spec"]["metrics"]
+    ]
+    assert "result[0] >= 2500001.5" in conditions and "result[0] < 2500001.5" in conditions
+    assert "result[0] < 0.00001" in conditions
+    assert not any("e+" in c or "e-" in c for c in conditions)
+    queries = [m["provider"]["prometheus"]["query"] for d in docs[1:] for m in d["spec"]["metrics"]]
+    assert all(re.search(r"(^|\()[a-zA-Z_:][a-zA-Z0-9_:]*\{", q) for q in queries), queries
+    assert {"setWeight": 99} in steps  # 99.99% is not everyone: 100 is the promotion
+
+
+def test_a_look_s_confidence_is_passed_with_the_alpha_it_spends() -> None:
+    """O'Brien-Fleming spends almost nothing at the first looks: 4 digits rounded 0.99991 to 0.9999."""
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["alpha_spending"] = "obrien_fleming"
+    gate = {"type": "non_inferiority", "metric": "error_rate", "margin": 0.5, "higher_is_better": False}
+    for phase in args["phases"][:4]:
+        phase["gate"] = gate
+        phase.pop("min_sample", None)
+    spec = RolloutSpec.model_validate(args)
+    steps = documents(spec)[0]["spec"]["strategy"]["canary"]["steps"]
+    passed = [float(s["analysis"]["args"][1]["value"]) for s in steps if "analysis" in s]
+    alphas = [c.alpha for c in gate_checks(spec)]
+    assert len(passed) == len(alphas) == 4
+    for confidence, alpha in zip(passed, alphas, strict=True):
+        assert abs((1 - confidence) - alpha) <= 1e-9, (confidence, alpha)

@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_plans import USERS, every_flag, exported, fine_plan, seed_plan, shares_and_nesting
+from engine_plans import (
+    USERS,
+    alike_plan,
+    dropping_plan,
+    every_flag,
+    exported,
+    fine_plan,
+    nesting_with_members,
+    seed_plan,
+    shares_and_nesting,
+    unusual_plan,
+)
 from openfeature import api
 from openfeature.client import OpenFeatureClient
 from openfeature.contrib.provider.flagd import FlagdProvider
@@ -114,3 +125,40 @@ def test_the_employees_whitelist_matches_nobody_until_filled_in(tmp_path: Path) 
     evaluators = {"segment-employees": {"in": [{"var": "targetingKey"}, off[:3]]}}
     with flagd({**doc, "$evaluators": evaluators}, tmp_path) as client:
         assert all(enabled(client, flag, u) for u in off[:3])
+
+
+def test_an_unusual_plan_loads_keeps_shares_nesting_and_its_segments_apart(tmp_path: Path) -> None:
+    """A rule outside ASCII (région=eu) must not stop the provider from reading the file, and a dotted
+    attribute is read as a path: the export says so, and a nested context works."""
+    result = exported(unusual_plan(), "flagd")
+    assert any(w.code == "export_attribute_path" for w in result.warnings)
+
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with flagd(doc, tmp_path) as client:
+            return {u for u in users if enabled(client, flag, f"user-of-{u}", tenant={"id": u})}
+
+    shares_and_nesting(result, evaluate, [0.5, 33.333, 99.99, 100])
+    with flagd(result.documents[2].content, tmp_path) as client:  # without tenant.id: segments only
+        for flag in every_flag(result):
+            assert enabled(client, flag, "alice")  # the user-id whitelist: the targeting key
+            assert not enabled(client, flag, "carol")
+            assert enabled(client, flag, "carol", **{"région": "eu"})
+            assert not enabled(client, flag, "carol", **{"région": "us"})
+
+
+def test_segments_that_slug_alike_stay_apart(tmp_path: Path) -> None:
+    result = exported(alike_plan(), "flagd")
+    flag = every_flag(result)[0]
+    with flagd(result.documents[2].content, tmp_path) as client:
+        out = [u for u in USERS[:300] if not enabled(client, flag, u)]
+        for name in ("beta_tester", "beta-tester"):
+            assert all(enabled(client, flag, u, **{name: True}) for u in out)
+            assert not any(enabled(client, flag, u, **{name: "no"}) for u in out)
+
+
+def test_a_plan_that_drops_a_cohort_is_exported_nested(tmp_path: Path) -> None:
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with flagd(doc, tmp_path) as client:
+            return {u for i, u in enumerate(users) if enabled(client, flag, u, beta_tester=i % 3 == 0)}
+
+    nesting_with_members(exported(dropping_plan(), "flagd"), evaluate)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from engine_plans import exported, seed_plan
+from engine_plans import crowded_plan, exported, seed_plan
 from jsonschema import Draft7Validator
 
 from release_planner.tools.examples import rollout as rollout_example
@@ -222,3 +222,27 @@ def test_a_repeated_share_is_merged_with_a_warning_so_step_weights_rise() -> Non
     out = result(args)
     assert out.documents[0].content["spec"]["analysis"]["stepWeights"] == [1, 5, 50]
     assert "export_phase_merged" in {w.code for w in out.warnings}
+
+
+def test_a_crowded_plan_gets_unique_names_that_flagger_accepts() -> None:
+    out = exported(crowded_plan(), "flagger")
+    docs = [d.content for d in out.documents]
+    for doc in docs:
+        assert problems(doc) == [], doc["metadata"]["name"]
+    names = [d["metadata"]["name"] for d in docs]
+    assert len(names) == len(set(names)) == 5
+    analysis = docs[0]["spec"]["analysis"]
+    metrics = [m["name"] for m in analysis["metrics"]]
+    assert len(metrics) == len(set(metrics)) == 4
+    assert {m["templateRef"]["name"] for m in analysis["metrics"]} == set(names[1:])
+    assert analysis["stepWeights"] == [1, 99]  # 99.99% stays a step below the promotion
+
+
+def test_a_plan_straight_to_100_percent_still_moves() -> None:
+    """Without step weights Flagger steps by stepWeight, 0 unless set: the Canary would never move."""
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"] = args["phases"][-1:]
+    out = result(args)
+    assert out.documents[0].content["spec"]["analysis"]["stepWeights"] == [100]
+    assert "export_no_canary_steps" in {w.code for w in out.warnings}
+    assert problems(out.documents[0].content) == []

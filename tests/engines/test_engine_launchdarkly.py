@@ -11,7 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_plans import USERS, every_flag, exported, fine_plan, seed_plan, shares_and_nesting
+from engine_plans import (
+    USERS,
+    alike_plan,
+    dropping_plan,
+    every_flag,
+    exported,
+    fine_plan,
+    nesting_with_members,
+    seed_plan,
+    shares_and_nesting,
+    unusual_plan,
+)
 from ldclient import Context, LDClient
 from ldclient.config import Config
 from ldclient.integrations import Files
@@ -104,3 +115,59 @@ def test_the_employees_segment_matches_nobody_until_filled_in(tmp_path: Path) ->
     segments = {k: {**s, "included": off[:3]} for k, s in doc["segments"].items()}
     with launchdarkly({**doc, "segments": segments}, tmp_path) as client:
         assert all(enabled(client, flag, Context.create(u)) for u in off[:3])
+
+
+def _tenant(user: str, **more: Any) -> Context:
+    builder = Context.builder(f"user-of-{user}").set("tenant.id", user)
+    for name, value in more.items():
+        builder.set(name, value)
+    return builder.build()
+
+
+def test_an_unusual_plan_keeps_shares_nesting_and_its_segments_apart(tmp_path: Path) -> None:
+    result = exported(unusual_plan(), "launchdarkly")
+
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with launchdarkly(doc, tmp_path) as client:
+            return {u for u in users if enabled(client, flag, _tenant(u))}
+
+    shares_and_nesting(result, evaluate, [0.5, 33.333, 99.99, 100])
+    with launchdarkly(result.documents[2].content, tmp_path) as client:  # without tenant.id
+        for flag in every_flag(result):
+            assert enabled(client, flag, Context.create("alice"))  # the user-id whitelist: the key
+            assert not enabled(client, flag, Context.create("carol"))
+            assert enabled(client, flag, Context.builder("carol").set("région", "eu").build())
+            assert not enabled(client, flag, Context.builder("carol").set("région", "us").build())
+
+
+def test_a_context_without_the_hashed_attribute_stays_off(tmp_path: Path) -> None:
+    """LaunchDarkly buckets a context it cannot hash at 0; that bucket must not be the on-variation."""
+    result = exported(unusual_plan(), "launchdarkly")
+    with launchdarkly(result.documents[1].content, tmp_path) as client:  # 33.333%
+        assert not any(enabled(client, "checkout.v2", Context.create(u)) for u in USERS[:500])
+        other_kind = Context.builder("device-1").kind("device").set("tenant.id", "t").build()
+        assert not enabled(client, "checkout.v2", other_kind)
+
+
+def test_segments_that_slug_alike_stay_apart(tmp_path: Path) -> None:
+    result = exported(alike_plan(), "launchdarkly")
+    flag = every_flag(result)[0]
+    with launchdarkly(result.documents[2].content, tmp_path) as client:
+        out = [u for u in USERS[:300] if not enabled(client, flag, Context.create(u))]
+        for name in ("beta_tester", "beta-tester"):
+            assert all(enabled(client, flag, Context.builder(u).set(name, True).build()) for u in out)
+            assert not any(enabled(client, flag, Context.builder(u).set(name, "no").build()) for u in out)
+    rules = result.documents[2].content["flags"][flag]["rules"]
+    assert len({r["id"] for r in rules}) == len(rules) == 2
+
+
+def test_a_plan_that_drops_a_cohort_is_exported_nested(tmp_path: Path) -> None:
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with launchdarkly(doc, tmp_path) as client:
+            return {
+                u
+                for i, u in enumerate(users)
+                if enabled(client, flag, Context.builder(u).set("beta_tester", i % 3 == 0).build())
+            }
+
+    nesting_with_members(exported(dropping_plan(), "launchdarkly"), evaluate)

@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_plans import USERS, every_flag, exported, seed_plan, shares_and_nesting
+from engine_plans import (
+    USERS,
+    alike_plan,
+    dropping_plan,
+    every_flag,
+    exported,
+    nesting_with_members,
+    seed_plan,
+    shares_and_nesting,
+    unusual_plan,
+)
 from UnleashClient import UnleashClient
 from UnleashClient.cache import FileCache
 from UnleashClient.utils import InstanceAllowType
@@ -95,3 +105,43 @@ def test_the_employees_whitelist_matches_nobody_until_filled_in(tmp_path: Path) 
     }
     with unleash(filled, tmp_path) as client:
         assert all(client.is_enabled(flag, {"userId": u}) for u in off[:3])
+
+
+def test_an_unusual_plan_keeps_shares_nesting_and_its_segments_apart(tmp_path: Path) -> None:
+    result = exported(unusual_plan(), "unleash")
+
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with unleash(doc, tmp_path) as client:
+            return {u for u in users if client.is_enabled(flag, {"properties": {"tenant.id": u}})}
+
+    shares_and_nesting(result, evaluate, [0.5, 33.333, 99.99, 100])
+    with unleash(result.documents[2].content, tmp_path) as client:  # without tenant.id: segments only
+        for flag in every_flag(result):
+            assert client.is_enabled(flag, {"userId": "alice"})
+            assert not client.is_enabled(flag, {"userId": "carol"})
+            assert client.is_enabled(flag, {"userId": "carol", "properties": {"région": "eu"}})
+            assert not client.is_enabled(flag, {"userId": "carol", "properties": {"région": "us"}})
+
+
+def test_segments_that_slug_alike_stay_apart(tmp_path: Path) -> None:
+    result = exported(alike_plan(), "unleash")
+    flag = every_flag(result)[0]
+    with unleash(result.documents[2].content, tmp_path) as client:
+        out = [u for u in USERS[:300] if not client.is_enabled(flag, {"userId": u})]
+        for name in ("beta_tester", "beta-tester"):
+            assert all(client.is_enabled(flag, {"userId": u, "properties": {name: "true"}}) for u in out)
+            assert not any(client.is_enabled(flag, {"userId": u, "properties": {name: "no"}}) for u in out)
+
+
+def test_a_plan_that_drops_a_cohort_is_exported_nested(tmp_path: Path) -> None:
+    def evaluate(doc: dict[str, Any], flag: str, users: Sequence[str]) -> set[str]:
+        with unleash(doc, tmp_path) as client:
+            return {
+                u
+                for i, u in enumerate(users)
+                if client.is_enabled(
+                    flag, {"userId": u, "properties": {"beta_tester": str(i % 3 == 0).lower()}}
+                )
+            }
+
+    nesting_with_members(exported(dropping_plan(), "unleash"), evaluate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from mcp import Client, MCPError
@@ -43,9 +44,75 @@ async def test_an_unknown_target_is_refused_by_name(client: Client) -> None:
         await client.read_resource("release://2.5.0/export/split_io")
     assert info.value.error.code == INVALID_PARAMS
     assert "unleash" in info.value.error.message
+    message = info.value.error.message
+    assert message.startswith("target:") and all(t in message for t in TARGETS)
+    assert "next: ask again with one of them" in message
 
 
 async def test_a_release_without_a_rollout_plan_says_to_plan_it_first(client: Client) -> None:
     ok(await client.call_tool("create_release_plan", plan_example.ARGS))
     result = await client.call_tool("export_rollout", {"version": "2.5.0", "target": "flagd"})
     assert result.is_error and "plan_rollout" in error_text(result)
+    assert "version: release 2.5.0 has no rollout plan to export yet" in error_text(result)
+
+
+PRERELEASE = "2.0.0-rc.1+build.5"
+
+
+def unusual_rollout() -> dict[str, Any]:
+    """A plan unlike the example: build metadata in the version, a dotted attribute, segments outside
+    ASCII, shares that are not whole, several flags, and no halt threshold."""
+    phases = []
+    for i, percent in enumerate((0.5, 33.333, 99.99, 100)):
+        phases.append(
+            {
+                "name": f"Étape {i + 1}",
+                "audience": "tenants",
+                "percent": percent,
+                "targeting": {"stickiness": "tenant.id", "segments": ["社員", "région=eu"][: i + 1]},
+                "duration_hours": 24 if i < 3 else None,
+                "decision_owner": "Zoë Ōkawa (SRE)",
+                "metric_targets": [
+                    {"metric": "error_rate", "comparator": "<", "threshold": 1, "window_minutes": 60}
+                ],
+            }
+        )
+    return {
+        "version": PRERELEASE,
+        "approach": "feature_flag",
+        "start": {"at": "2026-03-16T10:00", "timezone": "UTC"},
+        "flags": [{"name": "checkout.v2"}, {"name": "search-ranking"}],
+        "phases": phases,
+    }
+
+
+async def test_a_pre_release_plan_unlike_the_example_exports_alike_over_tool_and_resource(
+    client: Client,
+) -> None:
+    ok(
+        await client.call_tool(
+            "create_release_plan", {**plan_example.ARGS, "version": PRERELEASE, "release_type": "major"}
+        )
+    )
+    ok(await client.call_tool("plan_rollout", unusual_rollout()))
+    for target in TARGETS:
+        result = ok(await client.call_tool("export_rollout", {"version": f"v{PRERELEASE}", "target": target}))
+        assert result["version"] == PRERELEASE
+        for uri in (
+            f"release://{PRERELEASE}/export/{target}",
+            f"release://2.0.0-rc.1%2Bbuild.5/export/{target}",
+        ):
+            (content,) = (await client.read_resource(uri)).contents
+            assert json.loads(content.text) == result
+    ld = ok(await client.call_tool("export_rollout", {"version": PRERELEASE, "target": "launchdarkly"}))
+    on = [
+        next(
+            v["weight"]
+            for v in d["content"]["flags"]["checkout.v2"]["fallthrough"]["rollout"]["variations"]
+            if v["variation"] == 0
+        )
+        for d in ld["documents"]
+    ]
+    assert on == [500, 33333, 99990, 100000]
+    flagd = ok(await client.call_tool("export_rollout", {"version": PRERELEASE, "target": "flagd"}))
+    assert "export_attribute_path" in {w["code"] for w in flagd["warnings"]}

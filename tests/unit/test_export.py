@@ -14,7 +14,7 @@ from release_planner.tools.errors import InvalidInput, NotFound
 from release_planner.tools.examples import release_plan as plan_example
 from release_planner.tools.examples import rollout as rollout_example
 from release_planner.tools.exporting import TARGETS, export
-from release_planner.tools.exporting.model import canonical_attribute, parse_segment
+from release_planner.tools.exporting.model import Warnings, canonical_attribute, cohort_plan, parse_segment
 from release_planner.tools.release_plan import ReleasePlanSpec
 from release_planner.tools.rollout import RolloutSpec
 from release_planner.tools.service import ReleasePlanner
@@ -38,6 +38,7 @@ def codes(result: Any) -> dict[str, str | None]:
         ("country != US", "country", ("US",), True),
         ("region in [eu, us]", "region", ("eu", "us"), False),
         ("region not in (cn)", "region", ("cn",), True),
+        ("équipe=core", "équipe", ("core",), False),
         ("employees", None, (), False),
         ("internal email domain whitelist (@example.com)", None, (), False),
     ],
@@ -82,11 +83,9 @@ def test_every_flag_in_every_phase_hashes_in_one_group_with_one_seed() -> None:
     ld = export(spec(), "launchdarkly").documents
     seeds = {f["fallthrough"]["rollout"]["seed"] for d in ld for f in d.content["flags"].values()}
     assert len(seeds) == 1
-    weights = [
-        d.content["flags"]["enable_dark_mode"]["fallthrough"]["rollout"]["variations"][0]["weight"]
-        for d in ld
-    ]
-    assert weights == [1000, 5000, 20000, 50000, 100000]
+    splits = [d.content["flags"]["enable_dark_mode"]["fallthrough"]["rollout"]["variations"] for d in ld]
+    assert [s[0]["variation"] for s in splits] == [1] * 5  # off first: bucket 0 (unhashable) is off
+    assert [s[1]["weight"] for s in splits] == [1000, 5000, 20000, 50000, 100000]
 
 
 def test_a_changed_group_or_stickiness_is_exported_constant_with_a_warning() -> None:
@@ -149,6 +148,8 @@ def test_a_segment_only_phase_has_no_percentage_rollout() -> None:
     assert ld["fallthrough"] == {"variation": 1}
     flagd = export(spec(args), "flagd").documents[0].content["flags"]["enable_dark_mode"]
     assert flagd["targeting"]["if"][2] == "off"
+    for target in FLAG_TARGETS:  # the phase's 1% does not translate: say so
+        assert codes(export(spec(args), target))["export_segment_only"] == "phases[0].targeting.stickiness"
 
 
 def test_the_use_case_reads_the_stored_rollout_and_refuses_what_it_cannot_export() -> None:
@@ -175,3 +176,37 @@ def test_a_flag_export_says_where_the_plan_s_metrics_are_judged(target: str) -> 
         phase.pop("min_sample", None)
     without = export(spec(args), target)
     assert not any("evaluate_gate" in n for n in without.notes)
+
+
+def test_segments_that_slug_alike_keep_apart_and_spellings_of_one_segment_merge() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"][1]["targeting"]["segments"] = ["plan=pro", "社員", "ベータ", "Employees"]
+    args["phases"][2]["targeting"]["segments"] = ["plan != pro", "plan = pro", "employees", "社員"]
+    plan = cohort_plan(spec(args), "2.5.0", Warnings())
+    keys = {s.text: s.key for s in plan.segments}
+    assert len(set(keys.values())) == len(keys) == 6  # Employees is employees; plan = pro is plan=pro
+    assert "Employees" not in keys and "plan = pro" not in keys
+    assert keys["plan=pro"] != keys["plan != pro"]
+    assert all(k.startswith("named-") for t, k in keys.items() if t in ("社員", "ベータ"))
+    assert [s.key for s in plan.phases[2].segments] == [
+        keys["plan != pro"],
+        keys["plan=pro"],
+        "employees",
+        keys["社員"],
+        keys["ベータ"],  # carried forward from phase 2, which named it
+    ]
+
+
+def test_cohorts_the_plan_drops_are_carried_forward_with_a_warning() -> None:
+    args = copy.deepcopy(rollout_example.ARGS)
+    args["phases"][2]["targeting"] = {"segments": ["employees"]}  # drops beta testers and the 5%
+    args["phases"][4]["targeting"] = {"segments": ["employees"]}  # 100%: everyone, whatever it names
+    for phase in args["phases"]:
+        phase.pop("gate", None)
+    plan = cohort_plan(spec(args), "2.5.0", warn := Warnings())
+    found = {w.code: w.field for w in warn.items}
+    assert found["export_segments_carried"] == "phases[2].targeting.segments"
+    assert found["export_percentage_carried"] == "phases[2].targeting.stickiness"
+    assert "export_segment_only" not in found
+    assert [s.text for s in plan.phases[2].segments] == ["employees", "beta_tester=true"]
+    assert plan.phases[2].by_percentage and plan.phases[4].by_percentage

@@ -70,7 +70,13 @@ def export(spec: RolloutFields, target: str, version: str | None = None) -> Expo
     """The rollout as ``target``'s configuration (a pure function of the spec)."""
     exporter = TARGETS.get(target)
     if exporter is None:
-        raise InvalidInput(f"unknown export target {target!r}", field="target", valid=", ".join(TARGETS))
+        raise InvalidInput(
+            f"unknown export target {target!r}",
+            field="target",
+            valid=", ".join(TARGETS),
+            next_step="ask again with one of them: unleash, launchdarkly or flagd for the feature flags, "
+            "argo_rollouts or flagger for a Kubernetes canary",
+        )
     version = version or str(spec.version)
     warn = Warnings()
     documents, notes = exporter.build(spec, version, warn)
@@ -93,10 +99,17 @@ class RolloutExporter:
     def export(self, version: str, target: str) -> ExportResult:
         state = self.loader.read(version)
         rollout = state.one(ROLLOUT.name)
-        if rollout is None or not isinstance(rollout.spec, RolloutFields):
+        if rollout is None:
             raise NotFound(
-                f"release {state.version} has no typed rollout plan to export",
+                f"release {state.version} has no rollout plan to export yet",
                 field="version",
-                next_step=f"call {ROLLOUT.tool} first",
+                next_step=f"call {ROLLOUT.tool} for {state.version} first, then export it",
+            )
+        if not isinstance(rollout.spec, RolloutFields):
+            raise NotFound(
+                f"the rollout plan of release {state.version} is stored without its fields (an older "
+                "or hand-edited form), so there are no phases to export",
+                field="version",
+                next_step=f"call {ROLLOUT.tool} for {state.version} again to store it whole, then export",
             )
         return export(rollout.spec, target, state.version)

@@ -22,6 +22,7 @@ from .k8s import (
     ANNOTATION,
     PROMETHEUS,
     GateCheck,
+    Names,
     duration,
     failure_limit,
     gate_checks,
@@ -29,6 +30,7 @@ from .k8s import (
     halt_query,
     metric_name,
     names,
+    number,
     target_key,
     target_query,
     warn_segments_and_stickiness,
@@ -53,21 +55,21 @@ def _template(name: str, version: str, metrics: list[dict], args: list[str], con
 
 
 def _gate_templates(
-    checks: list[GateCheck], rollout: str, version: str
+    checks: list[GateCheck], rollout: str, version: str, resources: Names, metrics: Names
 ) -> tuple[dict[tuple[str, str], str], list[dict]]:
-    """One template per gate metric (and per condition, when phases test one metric differently)."""
+    """One template per gate metric (and per condition, when phases test one metric differently).
+    A phase's templates merge into one analysis, whose metric names must differ: gates and targets
+    take theirs from one ``metrics`` scope."""
     names_by_key: dict[tuple[str, str], str] = {}
     docs = []
     for check in checks:
         key = check.template_key()
         if key in names_by_key:
             continue
-        base = f"{rollout}-gate-{metric_name(check.gate.metric)}"
-        taken = sum(1 for k in names_by_key if k[0] == check.gate.metric)
-        name = base if taken == 0 else f"{base}-{taken + 1}"
+        name = resources.take(rollout, "gate", metric_name(check.gate.metric))
         names_by_key[key] = name
         metric = {
-            "name": metric_name(check.gate.metric),
+            "name": metrics.take(metric_name(check.gate.metric)),
             "count": 1,
             "failureLimit": 0,
             "successCondition": check.condition(),
@@ -78,7 +80,7 @@ def _gate_templates(
 
 
 def _target_templates(
-    spec: RolloutFields, rollout: str, version: str
+    spec: RolloutFields, rollout: str, version: str, resources: Names, metrics: Names
 ) -> tuple[dict[int, list[str]], list[dict]]:
     """One template per distinct metric target, and the templates each phase checks at its end."""
     by_key: dict[tuple[str, str, float, int | None], str] = {}
@@ -88,14 +90,13 @@ def _target_templates(
         for c in p.metric_targets:
             key = target_key(c)
             if key not in by_key:
-                base = f"{rollout}-target-{metric_name(c.metric)}"
-                taken = sum(1 for k in by_key if k[0] == c.metric)
-                by_key[key] = base if taken == 0 else f"{base}-{taken + 1}"
+                by_key[key] = resources.take(rollout, "target", metric_name(c.metric))
                 metric = {
-                    "name": f"{metric_name(c.metric)}-target",  # apart from a gate on the same metric
+                    # apart from a gate on the same metric, and from the phase's other targets
+                    "name": metrics.take(metric_name(c.metric), "target"),
                     "count": 1,
                     "failureLimit": 0,
-                    "successCondition": f"result[0] {c.comparator} {c.threshold:g}",
+                    "successCondition": f"result[0] {c.comparator} {number(c.threshold)}",
                     # never failed: a missed target is inconclusive, which pauses (hold, not abort)
                     "failureCondition": "false",
                     "provider": {
@@ -114,12 +115,13 @@ def _halt_template(spec: RolloutFields, name: str, version: str) -> dict | None:
     if not spec.halt_threshold:
         return None
     metrics = []
+    taken = Names()  # one metric per condition, two conditions on one metric apart
     for c in spec.halt_threshold:
         metrics.append(
             {
-                "name": metric_name(c.metric),
+                "name": taken.take(metric_name(c.metric)),
                 "interval": "1m",
-                "failureCondition": f"result[0] {c.comparator} {c.threshold:g}",
+                "failureCondition": f"result[0] {c.comparator} {number(c.threshold)}",
                 "failureLimit": failure_limit(c),
                 "provider": {
                     "prometheus": {"address": PROMETHEUS, "query": halt_query(c.metric, flagger=False)}
@@ -134,8 +136,10 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
     rollout, workload = names(version)
     warn_segments_and_stickiness(spec, "Argo Rollouts", warn, affinity=False)
     checks = {c.index: c for c in gate_checks(spec)}
-    template_names, gate_docs = _gate_templates(list(checks.values()), rollout, version)
-    targets, target_docs = _target_templates(spec, rollout, version)
+    resources, metrics = Names(), Names()
+    halt_name = resources.take(rollout, "halt")
+    template_names, gate_docs = _gate_templates(list(checks.values()), rollout, version, resources, metrics)
+    targets, target_docs = _target_templates(spec, rollout, version, resources, metrics)
     steps: list[dict[str, Any]] = []
     last = len(spec.phases) - 1
     for i, p in enumerate(spec.phases):
@@ -161,13 +165,12 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
         if checked:
             args = [{"name": "service-name", "value": rollout}]
             if check is not None:
-                args.append({"name": "confidence", "value": f"{check.confidence:.4g}"})
+                args.append({"name": "confidence", "value": check.confidence_text})
             templates = [{"templateName": name} for name in checked]
             steps.append({"analysis": {"templates": templates, "args": args}})
         if p.decision_owner and i < last and minutes:
             steps.append({"pause": {}})
     canary: dict[str, Any] = {"steps": steps}
-    halt_name = f"{rollout}-halt"
     halt = _halt_template(spec, halt_name, version)
     if halt is not None:
         canary["analysis"] = {

@@ -19,6 +19,7 @@ from ..rollout import RolloutFields
 from .k8s import (
     ANNOTATION,
     PROMETHEUS,
+    Names,
     gate_checks,
     halt_query,
     metric_name,
@@ -74,6 +75,15 @@ def _weights(spec: RolloutFields, warn: Warnings) -> list[int]:
             )
             continue
         weights.append(w)
+    if not weights:
+        # Flagger without step weights steps by stepWeight, 0 by default: the Canary would never move
+        warn.add(
+            "export_no_canary_steps",
+            "phases",
+            "the plan has no phase below 100%, so there is no canary step: exported as one step to 100% "
+            "after the checks pass. Add a smaller first phase (e.g. 5%) to canary the release",
+        )
+        weights.append(100)
     return weights
 
 
@@ -100,8 +110,10 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
         )
     templates: list[dict[str, Any]] = []
     metrics: list[dict[str, Any]] = []
+    resources, checked = Names(), Names()  # two conditions on one metric, or two that slug alike
+    resources.take(name)
     for i, c in enumerate(spec.halt_threshold):
-        tname = f"{name}-{metric_name(c.metric)}"
+        tname = resources.take(name, metric_name(c.metric))
         templates.append(
             {
                 "apiVersion": API,
@@ -115,7 +127,7 @@ def export(spec: RolloutFields, version: str, warn: Warnings) -> tuple[list[Expo
         )
         metrics.append(
             {
-                "name": metric_name(c.metric),
+                "name": checked.take(metric_name(c.metric)),
                 "templateRef": {"name": tname},
                 "thresholdRange": _range(c, i, warn),
                 "interval": "1m",

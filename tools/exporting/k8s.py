@@ -10,7 +10,10 @@ test), in the metric's unit (points for a rate), and the condition compares it w
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..common import MetricCondition
 from ..rollout import Gate, RolloutFields
@@ -21,9 +24,50 @@ PROMETHEUS = "http://prometheus.monitoring.svc:9090"
 ANNOTATION = "release-planner.engram.dev"
 
 
+MAX_NAME = 63  # a DNS-1123 label: valid as any Kubernetes object's name, and as a label value
+
+
+class Names:
+    """Names unique in one scope (the resources of one export, the metrics one analysis merges):
+    different metrics can slug alike (error.rate, error_rate), and one metric can have several
+    conditions, so a repeated name gets -2, -3."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def take(self, *parts: str) -> str:
+        n = 1
+        while (name := _fit(parts, "" if n == 1 else f"-{n}")) in self.taken:
+            n += 1
+        self.taken.add(name)
+        return name
+
+
+def _fit(parts: tuple[str, ...], suffix: str) -> str:
+    """``parts`` (e.g. the rollout, "gate", the metric) and ``suffix`` as one DNS-1123 label. When
+    too long, the first part is shortened and a hash of the whole added, so the name still says what
+    it is for and two long names stay apart."""
+    full = slug("-".join(parts), 10_000) + suffix
+    if len(full) <= MAX_NAME:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    tail = (slug("-".join(parts[1:]), 10_000) if len(parts) > 1 else "") + suffix
+    room = MAX_NAME - len(tail) - len(digest) - 2
+    if len(parts) < 2 or room < 8:
+        return f"{full[: MAX_NAME - len(digest) - 1].rstrip('-')}-{digest}"
+    return f"{slug(parts[0], room).rstrip('-')}-{digest}-{tail}"
+
+
 def names(version: str) -> tuple[str, str]:
     """(the resource's name, the workload it points at): both to adapt."""
-    return release_slug(version), "app"
+    return _fit((release_slug(version),), ""), "app"
+
+
+def number(value: float) -> str:
+    """A threshold as Argo's expressions and PromQL read it: exact and never in exponent notation
+    (``:g`` wrote 2500001.5 as 2.5e+06, a different threshold)."""
+    text = format(Decimal(repr(value + 0.0)), "f")
+    return text[:-2] if text.endswith(".0") else text
 
 
 def duration(minutes: int) -> str:
@@ -32,7 +76,17 @@ def duration(minutes: int) -> str:
 
 
 def metric_name(metric: str) -> str:
+    """The metric as a name part: its slug, or a hash when nothing of it is a letter or digit in
+    ASCII (two metrics named in another script must not both become 'x')."""
+    if not re.search(r"[a-z0-9]", metric.lower()):
+        return "metric-" + hashlib.sha256(metric.encode()).hexdigest()[:8]
     return slug(metric, 50)
+
+
+def series(metric: str) -> str:
+    """A Prometheus metric name for the placeholder queries: [a-zA-Z_:][a-zA-Z0-9_:]*."""
+    name = metric_name(metric).replace("-", "_")
+    return name if not name[0].isdigit() else f"m_{name}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +108,12 @@ class GateCheck:
         return 1 - (self.alpha if self.one_sided else self.alpha / 2)
 
     @property
+    def confidence_text(self) -> str:
+        """The confidence as the query's argument: to 10 digits, since a look's alpha under spending
+        can be 0.0001 or less (4 digits wrote 0.99991 as 0.9999, and 0.999999 as 1)."""
+        return f"{self.confidence:.10g}"
+
+    @property
     def limit(self) -> float:
         margin = self.gate.margin if self.one_sided and self.gate.margin is not None else 0.0
         return -margin if self.gate.higher_is_better else margin
@@ -67,12 +127,12 @@ class GateCheck:
         return ">" if self.gate.higher_is_better else "<"
 
     def condition(self) -> str:
-        return f"result[0] {self.comparator} {self.limit:g}"
+        return f"result[0] {self.comparator} {number(self.limit)}"
 
     def contract(self) -> str:
         unit = " in percentage points" if self.gate.is_rate else " in the metric's unit"
         return (
-            f"the {self.bound} bound of the one-sided {self.confidence:.4g} confidence interval of "
+            f"the {self.bound} bound of the one-sided {self.confidence_text} confidence interval of "
             f"{self.gate.metric} (canary − stable){unit}"
         )
 
@@ -86,15 +146,15 @@ def gate_checks(spec: RolloutFields) -> list[GateCheck]:
 
 
 def halt_query(metric: str, *, flagger: bool) -> str:
-    series = metric.replace("-", "_").replace(" ", "_")
+    name = series(metric)
     if flagger:
-        return f'{series}{{namespace="{{{{ namespace }}}}", app="{{{{ target }}}}"}}'
-    return f'{series}{{service="{{{{args.service-name}}}}"}}'
+        return f'{name}{{namespace="{{{{ namespace }}}}", app="{{{{ target }}}}"}}'
+    return f'{name}{{service="{{{{args.service-name}}}}"}}'
 
 
 def gate_query(check: GateCheck) -> str:
-    series = "release_gate_" + check.gate.metric.replace("-", "_").replace(" ", "_") + f"_{check.bound}_bound"
-    return f'{series}{{service="{{{{args.service-name}}}}", confidence="{{{{args.confidence}}}}"}}'
+    name = f"release_gate_{metric_name(check.gate.metric).replace('-', '_')}_{check.bound}_bound"
+    return f'{name}{{service="{{{{args.service-name}}}}", confidence="{{{{args.confidence}}}}"}}'
 
 
 def target_query(condition: MetricCondition, *, flagger: bool) -> str:

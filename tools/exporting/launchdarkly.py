@@ -2,9 +2,12 @@
 
 Each phase is one document. Every flag is boolean (variation 0 = on, 1 = off); the phase's share is
 the fallthrough's percentage rollout with weights in 1/100,000 and ONE fixed ``seed`` for the whole
-rollout (LaunchDarkly hashes ``seed.value`` with SHA-1, and the on-variation comes first, so a user
-whose bucket is under 5% is also under 20%). Segments are targeting rules serving on: an
-``attribute=value`` segment as an ``in`` clause, a named whitelist as a ``segmentMatch`` on a
+rollout (LaunchDarkly hashes ``seed.value`` with SHA-1). The off-variation's weight comes first, so a
+user is on when their bucket is at or above 95% at 5%, and then also above 80% at 20%: cohorts nest.
+Off first, because LaunchDarkly puts a context without the hashed attribute (or of another kind) in
+bucket 0, the first variation's: on-first would turn the flag on for all of them at any share.
+Segments are targeting rules serving on: an ``attribute=value`` segment as an ``in`` clause (on the
+context key when the attribute spells the user's id), a named whitelist as a ``segmentMatch`` on a
 LaunchDarkly segment with no members yet.
 """
 
@@ -19,6 +22,7 @@ from .model import (
     Segment,
     Warnings,
     placeholder_warnings,
+    rule_field,
     typed_values,
 )
 
@@ -39,7 +43,8 @@ def weight(percent: float) -> int:
 def _rollout(plan: CohortPlan, percent: float) -> dict[str, Any]:
     on = weight(percent)
     rollout: dict[str, Any] = {
-        "variations": [{"variation": 0, "weight": on}, {"variation": 1, "weight": SCALE - on}],
+        # off first: a context LaunchDarkly cannot bucket lands in bucket 0, which must be off
+        "variations": [{"variation": 1, "weight": SCALE - on}, {"variation": 0, "weight": on}],
         "seed": plan.bucketing.seed,
         "contextKind": "user",
     }
@@ -49,10 +54,10 @@ def _rollout(plan: CohortPlan, percent: float) -> dict[str, Any]:
 
 
 def _clause(seg: Segment) -> dict[str, Any]:
-    if seg.is_rule:
+    if seg.attribute is not None:
         return {
             "contextKind": "user",
-            "attribute": seg.attribute,
+            "attribute": "key" if rule_field(seg.attribute) == "userId" else seg.attribute,
             "op": "in",
             "values": typed_values(seg.values),
             "negate": seg.negate,

@@ -3,7 +3,9 @@
 ``cohort_plan`` reads the rollout once: the flags, ONE bucketing attribute and ONE hash group for the
 whole rollout (so the users in at 5% are still in at 20%, in every engine), each phase's share and
 segments. Where the plan itself varies them between phases, the export keeps the first choice and
-says so: an engine configuration whose cohorts do not nest would undo the plan's safety.
+says so: an engine configuration whose cohorts do not nest would undo the plan's safety. For the same
+reason a phase that drops an earlier phase's segments, or its percentage, gets them back (with a
+warning), and a phase at 100% is everyone, whatever segments it names.
 
 A segment is read as a rule when it is written ``attribute=value`` (also ``==``, ``!=``, ``in``, a
 comma-separated list of values), and as a named whitelist otherwise (``employees``); a named
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -70,7 +72,7 @@ class Warnings:
 
 # ---- segments -------------------------------------------------------------------------------------
 
-_RULE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(==|!=|=|\bnot in\b|\bin\b)\s*(.+?)\s*$", re.I)
+_RULE = re.compile(r"^\s*([^\W\d][\w.\-]*)\s*(==|!=|=|\bnot in\b|\bin\b)\s*(.+?)\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,13 @@ class Segment:
     @property
     def is_rule(self) -> bool:
         return self.attribute is not None
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What the segment means: two spellings of one rule (or of one group's name) are one segment."""
+        if self.attribute is None:
+            return ("group", " ".join(self.text.casefold().split()))
+        return ("rule", self.attribute, self.negate, frozenset(self.values))
 
 
 def slug(text: str, limit: int = 63) -> str:
@@ -144,6 +153,13 @@ def canonical_attribute(stickiness: str | None) -> str:
     if low == "random":
         return "random"
     return stickiness.strip()
+
+
+def rule_field(attribute: str) -> str:
+    """A rule's attribute as the engines' context names it: userId or sessionId when it spells one
+    (so ``userId in alice,bob`` is a whitelist on the user's id), else the plan's own name."""
+    canonical = canonical_attribute(attribute)
+    return canonical if canonical in ("userId", "sessionId") else attribute
 
 
 def seed_of(group: str) -> int:
@@ -209,7 +225,7 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
     group = (spec.group_id(chosen.targeting) if chosen and chosen.targeting else None) or flags[0][0]
     bucketing = Bucketing(canonical_attribute(stickiness), group)
     phases: list[PhaseCohort] = []
-    segments: dict[str, Segment] = {}
+    segments: dict[tuple[object, ...], Segment] = {}
     for i, p in enumerate(spec.phases):
         t = p.targeting
         where = f"phases[{i}].targeting"
@@ -220,7 +236,9 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
                 f"phase {i + 1} '{p.name}' has no targeting; exported as {p.percent:g}% of users hashed on "
                 f"{bucketing.attribute} in group '{group}'. Give it targeting.stickiness to say who",
             )
-        elif t.stickiness is not None and canonical_attribute(t.stickiness) != bucketing.attribute:
+        elif t.stickiness is None:
+            pass  # a segment-only phase: see below
+        elif canonical_attribute(t.stickiness) != bucketing.attribute:
             warn.add(
                 "export_stickiness_changed",
                 f"{where}.stickiness",
@@ -235,12 +253,64 @@ def cohort_plan(spec: RolloutFields, version: str, warn: Warnings) -> CohortPlan
                 f"phase {i + 1} '{p.name}' hashes in group {spec.group_id(t)!r} but an earlier phase in "
                 f"{group!r}; exported with {group!r} in every phase so that cohorts nest. Use one group_id",
             )
-        parsed = tuple(parse_segment(s) for s in (t.segments if t else []))
-        for s in parsed:
-            segments.setdefault(s.key, s)
-        by_percentage = t is None or t.stickiness is not None
-        phases.append(PhaseCohort(i, p.name, p.percent, by_percentage, parsed))
+        parsed: list[Segment] = []
+        for text in t.segments if t else []:
+            s = _registered(parse_segment(text), segments)
+            if s not in parsed:
+                parsed.append(s)
+        by_percentage = t is None or t.stickiness is not None or p.percent >= 100
+        earlier = phases[-1] if phases else None
+        if earlier is not None and p.percent < 100:
+            # everyone on in the phase before stays on in this one, as in the stickiness and group
+            dropped = [s for s in earlier.segments if s not in parsed]
+            if dropped:
+                parsed += dropped
+                warn.add(
+                    "export_segments_carried",
+                    f"{where}.segments",
+                    f"phase {i + 1} '{p.name}' drops the segments "
+                    f"{', '.join(repr(s.text) for s in dropped)} of the phase before, whose members would "
+                    "lose the flags; exported with them so that cohorts nest. Keep earlier segments in "
+                    "later phases",
+                )
+            if earlier.by_percentage and not by_percentage:
+                by_percentage = True
+                warn.add(
+                    "export_percentage_carried",
+                    f"{where}.stickiness",
+                    f"phase {i + 1} '{p.name}' is segment-only after a percentage phase, whose users would "
+                    f"lose the flags; exported with {p.percent:g}% hashed on {bucketing.attribute} as well. "
+                    "Keep targeting.stickiness in every phase after the first percentage",
+                )
+        if not by_percentage:
+            warn.add(
+                "export_segment_only",
+                f"{where}.stickiness",
+                f"phase {i + 1} '{p.name}' has segments and no stickiness, so its {p.percent:g}% is not "
+                "exported as a percentage: only the segments' members get the flags. Set "
+                f"targeting.stickiness (e.g. userId) to add a sticky {p.percent:g}% of everyone else",
+            )
+        phases.append(PhaseCohort(i, p.name, p.percent, by_percentage, tuple(parsed)))
     return CohortPlan(version, flags, bucketing, phases, list(segments.values()))
+
+
+def _registered(seg: Segment, known: dict[tuple[object, ...], Segment]) -> Segment:
+    """The plan's one Segment for what ``seg`` means, with a key no other segment has: keys are
+    slugs, and different segments can share one (``plan=pro`` and ``plan!=pro``, or two names in a
+    script the slug drops), which would make a later phase reuse an earlier phase's definition."""
+    if seg.identity in known:
+        return known[seg.identity]
+    taken = {s.key for s in known.values()}
+    base = seg.key
+    if not re.search(r"[a-z0-9]", seg.text.lower()):  # nothing of the name survives in the slug
+        base = "named-" + hashlib.sha256(seg.text.encode()).hexdigest()[:8]
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}-{n}"
+    seg = replace(seg, key=key)
+    known[seg.identity] = seg
+    return seg
 
 
 def placeholder_warnings(plan: CohortPlan, warn: Warnings, how: str) -> None:

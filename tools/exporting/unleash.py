@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import CohortPlan, ExportDocument, PhaseCohort, Segment, Warnings, placeholder_warnings
+from .model import (
+    CohortPlan,
+    ExportDocument,
+    PhaseCohort,
+    Segment,
+    Warnings,
+    placeholder_warnings,
+    rule_field,
+)
 from .percent import whole_percent
 
 ENGINE = "Unleash client API features (version 2), one payload per phase"
@@ -28,7 +36,7 @@ def segment_definition(plan: CohortPlan, seg: Segment, ident: int) -> dict[str, 
     if seg.is_rule:
         assert seg.attribute is not None
         constraint = {
-            "contextName": seg.attribute,
+            "contextName": rule_field(seg.attribute),
             "operator": "NOT_IN" if seg.negate else "IN",
             "values": list(seg.values),
             "caseInsensitive": False,
