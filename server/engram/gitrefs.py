@@ -41,8 +41,8 @@ from ...tools.ports import (
     StoredEntity,
     StoreProblem,
 )
+from . import deepjson, identity, syncstate
 from . import format as fmt
-from . import identity, syncstate
 from .index import EntityIndex
 from .inotify import Inotify
 from .objects import Landed, create_blob, keep_on_disk, missing_refs, plan_repairs
@@ -57,6 +57,8 @@ from .refs import (
     clear_stale_lock,
     common_dir,
     is_bare_repository,
+    read_small,
+    ref_value,
 )
 from .scan import RefScanner
 from .summaries import SummaryCache
@@ -91,6 +93,14 @@ def _read_without_rehashing() -> None:
     it guards nothing zlib does not: a loose or packed object carries a checksum of its bytes, which
     inflating verifies, and every blob read here is parsed and validated before it is used."""
     pygit2.option(pygit2.enums.Option.ENABLE_STRICT_HASH_VERIFICATION, False)
+
+
+def _open_whoever_owns_it() -> None:
+    """Open a repository another user owns, as a read-only workspace often is: git's
+    ``safe.directory`` check guards commands that discover a repository above the current directory
+    and run programs its config names. The store opens only the directory it is given (no search)
+    and runs nothing from the repository's config, so the check would only refuse every read."""
+    pygit2.option(pygit2.enums.Option.SET_OWNER_VALIDATION, False)
 
 
 def _open_repository(path: Path, create: bool) -> pygit2.Repository:
@@ -174,6 +184,7 @@ class GitRefsStore:
         self._clock = clock or fmt.system_clock
         self._workspace = Path(workspace)
         _read_without_rehashing()
+        _open_whoever_owns_it()
         self._repo = _open_repository(self._workspace, create)
         self._common = common_dir(self._repo.path)
         self._refs = RefFiles(self._common)
@@ -331,6 +342,8 @@ class GitRefsStore:
         an entity ref whose content is gone is removed. Returns (what was done, what is left, each with
         the git command that removes it)."""
         with self._lock:
+            self._check_open()
+            fixed = self._repair_workspace_ref()
             project_id = self._writable()
             self._refresh()
             now = self._clock()
@@ -370,7 +383,7 @@ class GitRefsStore:
                         next_step="run `engram-release-planner repair` again",
                     ) from None
             self._refresh()
-            return repairs.done, repairs.left
+            return fixed + repairs.done, repairs.left
 
     def close(self) -> None:
         with self._lock:
@@ -512,31 +525,99 @@ class GitRefsStore:
             if value is None:
                 return None
         self._unwritable = None
-        raw = self._read_blob(value) if value and _OID_RE.match(value) else None
-        try:
-            project_id = json.loads(raw)["project_id"] if raw is not None else None
-        except (ValueError, KeyError, TypeError):
-            project_id = None
-        if not isinstance(project_id, str):
-            raise StorageError(
-                f"{fmt.WORKSPACE_REF} is not a blob with a project_id",
-                next_step="repair it with the engram CLI or delete the ref so it is recreated",
+        project_id = self._project_id_in(value)
+        if project_id is None:
+            # Another tool's (or a prune's) doing: every read is still served, each write is refused
+            # naming the ref and the command that puts it right.
+            self._unwritable = StorageError(
+                f"{fmt.WORKSPACE_REF} ({value}) is not a blob holding a project_id, so nothing can be "
+                "stored in this workspace",
+                field="workspace",
+                next_step=f"run `engram-release-planner repair --workspace {self._workspace}`, then retry",
             )
+            log.warning("engram store: %s", self._unwritable)
         return project_id
 
-    def _create_workspace_ref(self) -> str | None:
-        staged = identity.staged_workspaces(self._common, self._refs.packed(), self._read_blob)
-        if len({pid for _oid, pid in staged.values()}) == 1:
-            oid = next(iter(staged.values()))[0]  # the team's identity, exactly as it is stored there
+    def _project_id_in(self, value: str) -> str | None:
+        """The project id of the workspace blob ``value`` names, or None if it holds none."""
+        raw = self._read_blob(value) if _OID_RE.match(value) else None
+        try:
+            # Written by any tool: of any depth (the standard parser would recurse out of stack).
+            stored = deepjson.loads(raw) if raw is not None else None
+        except ValueError:
+            stored = None
+        project_id = stored.get("project_id") if isinstance(stored, dict) else None
+        return project_id if isinstance(project_id, str) and project_id else None
+
+    def _repair_workspace_ref(self) -> list[str]:
+        """Rewrite an unreadable workspace ref with the project id its version records all carry
+        (else the one a new workspace gets); what was done, in words."""
+        value = self._refs.read(fmt.WORKSPACE_REF)
+        if value is None or self._project_id_in(value) is not None:
+            return []
+        recorded = self._recorded_project_ids()
+        objects: dict[str, bytes] = {}
+        if len(recorded) == 1:
+            blob = fmt.workspace_blob(next(iter(recorded)))
+            oid: str | None = create_blob(self._repo, blob)
+            objects[str(oid)] = blob
         else:
-            self._identity_gap = identity.underivable(self._repo, self._common)
-            if self._identity_gap is not None:
-                log.warning("engram store: no project id yet in %s: %s", self._workspace, self._identity_gap)
-                return None
-            project_id = fmt.project_id_for(self._root_commit())
-            oid = str(self._repo.create_blob(fmt.workspace_blob(project_id)))
+            oid = self._new_workspace_oid()
+        if oid is None:
+            return []  # no id can be derived here: writes name that gap and how to fill it
+        keep = functools.partial(keep_on_disk, self._objects_dir, objects)
+        try:
+            self._refs.transaction([RefUpdate(fmt.WORKSPACE_REF, value, oid)], check=keep)
+        except RefBusy as busy:
+            raise _busy_error(busy) from None
+        except (RefStale, RefPending) as exc:
+            raise StorageError(
+                f"another writer moved {fmt.WORKSPACE_REF} while repair ran ({exc}); nothing was repaired",
+                field="workspace",
+                next_step="run `engram-release-planner repair` again",
+            ) from None
+        self._project_id = self._ensure_workspace()
+        return [f"{fmt.WORKSPACE_REF}: it held no readable project id; written again ({self._project_id})"]
+
+    def _recorded_project_ids(self, sample: int = 64) -> set[str]:
+        """The project ids the first ``sample`` readable version sidecars record."""
+        found: set[str] = set()
+        read = 0
+        names = {**self._refs.packed(), **_loose_engram_refs(self._engram_dir)}
+        for name, oid in names.items():
+            where = _split_ref(name)
+            if where is None or where[2] == 0 or not _OID_RE.match(oid):
+                continue
+            raw = self._read_blob(oid)
+            try:
+                side = json.loads(raw) if raw is not None else None
+            except (ValueError, RecursionError):
+                side = None
+            if isinstance(side, dict) and isinstance(side.get("project_id"), str) and side["project_id"]:
+                found.add(side["project_id"])
+                read += 1
+                if read >= sample:
+                    break
+        return found
+
+    def _create_workspace_ref(self) -> str | None:
+        oid = self._new_workspace_oid()
+        if oid is None:
+            return None
         self._create_ref(fmt.WORKSPACE_REF, oid)
         return self._refs.read(fmt.WORKSPACE_REF)
+
+    def _new_workspace_oid(self) -> str | None:
+        """The blob a new workspace ref points at, or None when this clone cannot derive one."""
+        staged = identity.staged_workspaces(self._common, self._refs.packed(), self._read_blob)
+        if len({pid for _oid, pid in staged.values()}) == 1:
+            return next(iter(staged.values()))[0]  # the team's identity, exactly as it is stored there
+        self._identity_gap = identity.underivable(self._repo, self._common)
+        if self._identity_gap is not None:
+            log.warning("engram store: no project id yet in %s: %s", self._workspace, self._identity_gap)
+            return None
+        project_id = fmt.project_id_for(self._root_commit())
+        return str(self._repo.create_blob(fmt.workspace_blob(project_id)))
 
     def _create_ref(self, name: str, oid: str) -> bool:
         """Create-only; False if someone else created it first."""
@@ -617,6 +698,19 @@ class GitRefsStore:
             return None
         result = fmt.read_entity(t, eid, raw, revision)
         return result.entity if not isinstance(result, StoreProblem) else None
+
+
+def _loose_engram_refs(top: str) -> dict[str, str]:
+    """Loose refs under ``refs/engram/`` (``top``) and their values; lock files skipped."""
+    found: dict[str, str] = {}
+    for directory, _dirs, files in os.walk(top):
+        for fname in files:
+            if not fname.endswith(".lock"):
+                path = os.path.join(directory, fname)
+                value = ref_value(read_small(path))
+                if value is not None:
+                    found["refs/engram/" + os.path.relpath(path, top).replace(os.sep, "/")] = value
+    return found
 
 
 @functools.cache

@@ -220,7 +220,7 @@ def staged_workspaces(
         blob = read_blob(oid) if _OID.match(oid) else None
         try:
             project_id = json.loads(blob)["project_id"] if blob is not None else None
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             project_id = None
         if isinstance(project_id, str) and project_id:
             out[parts[3]] = (oid, project_id)

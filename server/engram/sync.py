@@ -478,7 +478,7 @@ def _read(repo: pygit2.Repository, oid: str | None) -> bytes | None:
 def _agent_of(repo: pygit2.Repository, blob: str | None) -> str:
     try:
         agent = json.loads(_read(repo, blob) or b"{}").get("agent")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         agent = None
     return agent if isinstance(agent, str) and agent else "default"
 
@@ -487,7 +487,7 @@ def _project_id(repo: pygit2.Repository, oid: str | None) -> str | None:
     try:
         value = json.loads(_read(repo, oid) or b"null")
         pid = value.get("project_id") if isinstance(value, dict) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         pid = None
     return pid if isinstance(pid, str) and pid else None
 
