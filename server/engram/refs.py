@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -48,11 +49,15 @@ def is_bare_repository(path: str | os.PathLike[str]) -> bool:
 
 
 def read_small(path: str) -> bytes | None:
+    """The first 4 KiB of a ref file; None if there is no regular file there. Opened without blocking:
+    a named pipe someone left under ``refs/`` would otherwise hang the reader (and every call) forever."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         return os.read(fd, 4096)
     except IsADirectoryError:
         return None
@@ -339,6 +344,14 @@ class RefFiles:
                     continue
                 self._create_lock(update.name, lock, _payload(update))
                 taken.append(lock)
+                if os.path.isdir(self.path(update.name)):
+                    # Refs below this name (``<ref>/x``) leave no room for it: the rename past the
+                    # commit point would fail and keep every lock taken. Git refuses it here too.
+                    raise IsADirectoryError(
+                        errno.EISDIR,
+                        "a directory of other refs is where this ref goes",
+                        self.path(update.name),
+                    )
                 found = self.read(update.name)
                 if found != update.old:
                     raise RefStale(update.name, update.old, found)

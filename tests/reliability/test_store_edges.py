@@ -116,3 +116,39 @@ def test_a_directory_that_refuses_a_repository_is_refused_at_once_not_retried(
     with pytest.raises(StorageError, match="Permission denied"):
         GitRefsStore(tmp_path / "ws")
     assert len(attempts) == 1
+
+
+@pytest.mark.timeout(20)
+def test_a_named_pipe_under_the_refs_is_reported_instead_of_hanging_every_call(tmp_path: Path) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: the scan held the store's lock there."""
+    workspace = tmp_path / "ws"
+    _planned(workspace)
+    fifo = workspace / ".git" / "refs" / "engram" / "task" / "0b9e3c2a-6f5d-4c1e-9a7b-2d8f4e6a1c3b"
+    os.mkfifo(fifo)
+    with GitRefsStore(workspace) as store:
+        assert [t.id for t in store.find("task")]
+        ReleasePlanner(store).create_release_plan(ReleasePlanSpec.model_validate(plan_args("6.0.0", "next")))
+        assert store.find("context", release="6.0.0", kind="release_plan")
+
+
+def test_refs_below_an_entity_ref_refuse_its_write_before_taking_it_and_leave_no_lock(tmp_path: Path) -> None:
+    """``refs/engram/context/<id>/x`` (another tool's) leaves no room for ``refs/engram/context/<id>``.
+    The rename after the commit point failed, and every lock of the write stayed, filled, so the whole
+    release was locked until someone removed them by hand."""
+    workspace = tmp_path / "ws"
+    plan, _blob = _planned(workspace)
+    git(workspace, "pack-refs", "--all")
+    (workspace / ".git" / "refs" / "engram" / "context" / plan.id / "x").mkdir(parents=True)
+    with GitRefsStore(workspace) as store:
+        planner = ReleasePlanner(store)
+        spec = ReleasePlanSpec.model_validate(plan_args("5.0.0", "update"))
+        with pytest.raises(StorageError, match="nothing was stored") as refused:
+            planner.create_release_plan(spec)
+        assert "directory" in str(refused.value)
+        assert [p for p in (workspace / ".git").rglob("*.lock")] == []
+        # The other artifacts of the release stay writable, and so does the plan once the way is clear.
+        (workspace / ".git" / "refs" / "engram" / "context" / plan.id / "x").rmdir()
+        (workspace / ".git" / "refs" / "engram" / "context" / plan.id).rmdir()
+        planner.create_release_plan(spec)
+        (stored,) = store.find("context", release="5.0.0", kind="release_plan")
+        assert (stored.planner_metadata or {})["spec"]["name"] == "update"
