@@ -306,9 +306,79 @@ def build_http_app(server: MCPServer[Any], settings: Settings, policy: HttpPolic
         transport_security=policy.transport_security,
         host=policy.host,
     )
+    guarded: ASGIApp = DepthGuard(app)
     if policy.token is None and policy.origin_allowlist is None:
-        return app
-    return HttpGuard(app, policy.token, policy.origin_allowlist)
+        return guarded
+    return HttpGuard(guarded, policy.token, policy.origin_allowlist)
+
+
+# Below this many brackets a body cannot be nested past what the SDK parses: no second look.
+_DEPTH_HINT = 200
+
+
+class DepthGuard:
+    """ASGI middleware: a POST body nested deeper than the SDK's JSON parser goes (about 200 levels)
+    gets the JSON-RPC error stdio gives (naming the path and ``MAX_INPUT_DEPTH``) for its request id,
+    instead of the SDK's bare 400 parse error with no id. Everything else passes through unchanged;
+    the body is read whole first, as the SDK itself does."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        answer = _too_deep_answer(body) if body.count(b"[") + body.count(b"{") >= _DEPTH_HINT else None
+        if answer is None:
+            await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(answer)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+
+
+def _too_deep_answer(body: bytes) -> bytes | None:
+    import pydantic_core
+
+    from .stdio import too_deep_refusal
+
+    try:
+        pydantic_core.from_json(body)
+        return None  # the SDK parses it; a tool's own check bounds what is too deep
+    except ValueError as exc:
+        if "recursion limit" not in str(exc):
+            return None
+    refusal = too_deep_refusal(body)
+    return refusal.model_dump_json(by_alias=True, exclude_none=True).encode() if refusal else None
+
+
+def _replay(messages: list[Any], receive: Receive) -> Receive:
+    """``receive`` with ``messages`` handed out first."""
+    pending = list(messages)
+
+    async def replayed() -> Any:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
 
 
 def uvicorn_server(server: MCPServer[Any], settings: Settings, policy: HttpPolicy | None = None) -> Any:

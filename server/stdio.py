@@ -5,7 +5,7 @@ session an exception instead of a message, the session only logs it, and the cli
 for an answer to its request id. ``serve_stdio`` reads such a line again with ``deepjson`` (any
 depth, no recursion) and, if it is a request, answers its id with a JSON-RPC error naming the path
 and the limit (``MAX_INPUT_DEPTH``, as a tool's own refusal does for 65 to 255 levels). Anything
-else that does not parse is passed on as before. Over HTTP the SDK answers such a body 400 itself.
+else that does not parse is passed on as before. Over HTTP ``http.DepthGuard`` gives the same answer.
 """
 
 from __future__ import annotations
@@ -35,14 +35,23 @@ def too_deep_answer(exc: Exception) -> JSONRPCError | None:
     text = first.get("input") if "recursion limit" in str(first.get("msg", "")) else None
     if not isinstance(text, str):
         return None
+    return too_deep_refusal(text)
+
+
+def too_deep_refusal(text: str | bytes) -> JSONRPCError | None:
+    """The error answering the request ``text`` (too deep for the SDK's parser); None if it is not a
+    request (a notification or a response: nobody waits for an answer) or not JSON at all."""
     try:
         message = deepjson.loads(text)
     except ValueError:
         return None
     ident = message.get("id") if isinstance(message, dict) else None
     if not isinstance(message, dict) or "method" not in message or type(ident) not in (int, str):
-        return None  # a notification or a response: nobody waits for an answer
+        return None
     levels, path = deepjson.deepest_path(message.get("params"))
+    if levels <= MAX_INPUT_DEPTH:  # the depth is outside the params: name where it is
+        levels, path = deepjson.deepest_path({k: v for k, v in message.items() if k != "params"})
+        levels -= 1
     problem = Problem(
         deepjson.path_text(path),
         f"nested {levels} levels deep",

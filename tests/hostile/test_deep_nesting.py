@@ -152,3 +152,13 @@ def test_the_deep_parser_refuses_what_is_not_json(text: str):
 def test_the_deep_parser_reads_any_depth_without_recursion():
     text = "[" * 100_000 + "]" * 100_000
     assert deepjson.depth(deepjson.loads(text)) == 100_000
+
+
+def test_a_request_too_deep_outside_its_params_is_refused_naming_where():
+    """It was refused as "nested 0 levels deep" with no path: the params alone were measured."""
+    from release_planner.server.stdio import too_deep_refusal
+
+    deep = "[" * 3000 + "]" * 3000
+    refusal = too_deep_refusal('{"jsonrpc":"2.0","id":4,"method":"ping","params":{},"extra":' + deep + "}")
+    assert refusal is not None and refusal.id == 4
+    assert "extra[0][0]" in refusal.error.message and "nested 3000 levels deep" in refusal.error.message

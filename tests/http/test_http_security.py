@@ -344,3 +344,49 @@ def test_the_guard_passes_lifespan_events_through():
 
     anyio.run(HttpGuard(app, TOKEN), {"type": "lifespan"}, None, None)
     assert seen == ["lifespan"]
+
+
+# -- bodies nested past the SDK's JSON parser ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("with_token", [False, True], ids=["loopback", "token"])
+def test_a_request_nested_past_the_parser_is_answered_for_its_id_naming_the_path_and_the_bound(
+    with_token: bool,
+) -> None:
+    """The SDK answered such a body 400 with a bare parse error and id null, where stdio names the
+    path and the 64-level bound for the request's id."""
+    s = settings(http_host="0.0.0.0", token=SecretStr(TOKEN)) if with_token else settings()
+    auth = {"authorization": f"Bearer {TOKEN}"} if with_token else {}
+    with client_for(s) as client:
+        opened = client.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, **auth})
+        session = {"mcp-session-id": opened.headers["mcp-session-id"], **auth}
+        deep = "[" * 20_000 + "]" * 20_000
+        body = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"ping","arguments":{"x":%s}}}'
+        response = client.post("/mcp", content=body % deep, headers={**MCP_HEADERS, **session})
+        assert response.status_code == 200, response.text
+        message = response.json()
+        assert message["id"] == 7 and message["error"]["code"] == -32602
+        assert "arguments.x[0][0]" in message["error"]["message"]
+        assert "at most 64 levels" in message["error"]["message"]
+        # Outside the params the depth is named where it is; a shallow call still works.
+        top = client.post(
+            "/mcp",
+            content='{"jsonrpc":"2.0","id":8,"method":"ping","x":' + deep + "}",
+            headers=MCP_HEADERS | session,
+        ).json()
+        assert (
+            top["id"] == 8
+            and "x[0][0]" in top["error"]["message"]
+            and "20000 levels" in top["error"]["message"]
+        )
+        called = client.post(
+            "/mcp",
+            json={
+                "jsonrpc": "2.0",
+                "id": 9,
+                "method": "tools/call",
+                "params": {"name": "ping", "arguments": {}},
+            },
+            headers={**MCP_HEADERS, **session},
+        )
+        assert rpc_result(called)["content"][0]["text"] == "pong"
