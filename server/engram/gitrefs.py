@@ -69,6 +69,9 @@ log = logging.getLogger(__name__)
 
 _OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _VDIR_RE = re.compile(r"^v([1-9][0-9]*)$")
+# A prune runs from milliseconds to seconds: the objects of a write are checked again after these
+# delays, doubling, for as long as ``objects.Landed`` keeps them.
+_WATCH_FIRST_S, _WATCH_MAX_S = 0.005, 0.5
 _BUSY_BUDGET_S = 5.0  # git's core.filesRefLockTimeout is 0.1 s; writers here hold locks ~1 ms
 
 Refresh = Literal["auto", "inotify", "stat"]
@@ -191,6 +194,8 @@ class GitRefsStore:
         self._engram_dir = os.path.join(self._common, "refs", "engram")
         self._objects_dir = os.path.join(self._common, "objects")
         self._landed = Landed()
+        self._watcher: threading.Thread | None = None  # checks the last writes' objects between calls
+        self._watch_wake = threading.Event()
         self._step_hook: StepHook | None = None  # tests: simulate a crash at a transaction step
         self._unwritable: Exception | None = None  # why the workspace ref could not be created
         self._index = EntityIndex(loader=self._load_entity, freshen=self._freshen)
@@ -415,6 +420,7 @@ class GitRefsStore:
         a prune that listed the refs before they landed may still be deleting."""
         if objects:
             self._landed.add(objects)
+            self._watch_landed()
         try:
             self._landed.check(self._objects_dir)
         except OSError as exc:
@@ -424,6 +430,33 @@ class GitRefsStore:
                 field="workspace",
                 next_step=f"run `engram-release-planner repair --workspace {self._workspace}`, then retry",
             ) from None
+
+    def _watch_landed(self) -> None:
+        """Keep checking the last writes' objects while no call comes: a prune that listed the refs
+        before they landed deletes the objects whenever it reaches them, often after the write's own
+        last check, and a client that makes no further call would leave its acknowledged write
+        pointing at nothing. The caller holds ``_lock``."""
+        self._watch_wake.set()
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch_loop, name="engram-store-landed", daemon=True)
+            self._watcher.start()
+
+    def _watch_loop(self) -> None:
+        delay = _WATCH_FIRST_S
+        while True:
+            if self._watch_wake.wait(delay):
+                self._watch_wake.clear()  # a new write, checked by itself just now: start over, fast
+                delay = _WATCH_FIRST_S
+                continue
+            delay = min(delay * 2, _WATCH_MAX_S)
+            with self._lock:
+                if self._closed or not self._landed:
+                    self._watcher = None  # under the lock: a write after this starts a new watcher
+                    return
+                try:
+                    self._landed.check(self._objects_dir)
+                except OSError as exc:  # the next call reports it, naming repair
+                    log.warning("engram store: writing a pruned object again failed: %s", exc)
 
     def _writable(self) -> str:
         """The project id writes record; refuses, naming why, when the workspace cannot be written."""

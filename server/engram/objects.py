@@ -135,6 +135,9 @@ class Landed:
         while len(self._objects) > KEEP_MAX:
             del self._objects[next(iter(self._objects))]
 
+    def __len__(self) -> int:
+        return len(self._objects)
+
     def check(self, objects_dir: str) -> None:
         if not self._objects:
             return

@@ -14,6 +14,7 @@ import errno
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,25 @@ def test_repair_names_a_file_system_refusal_instead_of_a_traceback(
     err = capsys.readouterr().err
     assert "repairing the workspace failed" in err and "disk" in err
     assert "Traceback" not in err
+
+
+def test_objects_a_prune_takes_after_a_write_are_written_back_with_no_further_call(tmp_path: Path) -> None:
+    """A prune that listed the refs just before a write landed deletes its objects whenever it gets to
+    them, often after the write's own last check. They were written back only by a later call, so a
+    client that made none (one write, then idle) was left with refs pointing at nothing: under a
+    `git prune --expire=now` loop, most such writes lost their objects."""
+    workspace = tmp_path / "ws"
+    with GitRefsStore(workspace) as store:
+        ReleasePlanner(store).create_release_plan(_plan("5.0.0", "seed"))
+        before = engram_refs(workspace)
+        ReleasePlanner(store).create_release_plan(_plan("5.0.0", "then idle"))
+        fresh = {oid for name, oid in engram_refs(workspace).items() if before.get(name) != oid}
+        assert fresh
+        # What that prune does once the write returned: the new, loose objects go.
+        for oid in fresh:
+            (workspace / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+        deadline = time.monotonic() + 5
+        while _objects_missing(workspace) and time.monotonic() < deadline:
+            time.sleep(0.05)  # no call to the store meanwhile
+        assert _objects_missing(workspace) == []
+    assert _gc(workspace).returncode == 0
