@@ -129,7 +129,12 @@ class _CannotCreate(StorageError):
 def _open_once(path: Path, create: bool) -> pygit2.Repository:
     # Like engram: a workspace without its own .git gets one, even inside another repository. A bare
     # repository is one already: its refs are written into it, never into a nested .git.
-    if not (path / ".git").exists() and not is_bare_repository(path):
+    dot_git = path / ".git"
+    # A .git directory without HEAD is an initialisation cut short (a full disk, a kill) or another
+    # server's still under way: `git init` again completes either and changes nothing that is there.
+    # Left alone it stays "not a repository" for every later start, whatever space is freed.
+    half_made = create and dot_git.is_dir() and not (dot_git / "HEAD").exists()
+    if half_made or (not dot_git.exists() and not is_bare_repository(path)):
         if not create:
             raise StorageError(
                 f"{path} is not a git repository",
@@ -140,8 +145,10 @@ def _open_once(path: Path, create: bool) -> pygit2.Repository:
             path.mkdir(parents=True, exist_ok=True)
             return pygit2.init_repository(str(path))
         except (OSError, pygit2.GitError) as exc:
-            final = filesystem_errno(exc) in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
-            raise (_CannotCreate if final else StorageError)(
+            if filesystem_errno(exc) in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC):
+                named = filesystem_error(exc, doing=f"creating a git repository at {path}", stored=None)
+                raise _CannotCreate(named.message, field="workspace", next_step=named.next_step) from None
+            raise StorageError(
                 f"cannot create a git repository at {path}: {exc}",
                 field="workspace",
                 next_step="pass a writable directory as the workspace",

@@ -160,3 +160,31 @@ def test_eight_servers_initialising_a_new_directory_at_once_all_open_it(tmp_path
     assert len(projects) == 1
     with GitRefsStore(workspace) as store:
         assert sorted(store.releases("task")) == sorted(f"{trial + 1}.{i}.0" for i in range(8))
+
+
+async def test_a_repository_whose_initialisation_the_full_disk_cut_short_is_completed_once_space_is_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`git init` on a full disk leaves a .git without HEAD. It was then "not a repository" to every
+    later call and every restart ("Repository not found", with "correct the call" as the fix) until
+    someone removed it by hand; the disk being full was never named."""
+    workspace = tmp_path / "new"
+    real_init = pygit2.init_repository
+
+    def disk_full(path: str, *args: Any, **kwargs: Any) -> Any:
+        for part in ("objects/pack", "refs/heads", "info"):
+            os.makedirs(os.path.join(path, ".git", part), exist_ok=True)
+        raise OSError(f"failed to write out file: {os.strerror(28)}")  # libgit2's words, no errno
+
+    async with Client(build_server(Settings(workspace=workspace)), mode="legacy") as client:
+        with monkeypatch.context() as full:
+            full.setattr(pygit2, "init_repository", disk_full)
+            refused = await client.call_tool("list_release_plans", {})
+        assert refused.is_error and not is_unhandled(refused)
+        assert "disk holding the workspace is full" in text_of(refused) and "free space" in text_of(refused)
+        assert not (workspace / ".git" / "HEAD").exists()
+        # Space is back: the same server completes the repository at its next call.
+        assert structured(await client.call_tool("create_release_plan", plan_args("5.0.0", "after")))
+    assert real_init is pygit2.init_repository
+    with GitRefsStore(workspace) as store:
+        assert store.find("context", release="5.0.0", kind="release_plan")
