@@ -368,6 +368,16 @@ def check_id(entity_id: object, field: str = "id") -> str:
 def check_revision(change: Change, *, exists: bool, revision: int, readable: bool = True) -> None:
     """Compare-and-swap on revisions; a lost race is a ``Conflict`` that says how to recover."""
     kind, eid, expected = change.type, change.id, change.expected_revision
+    if exists and not readable:
+        # Another tool's blob (not JSON, not an envelope, a symbolic ref): no revision to offer.
+        ref = entity_ref(kind, eid)
+        raise Conflict(
+            f"{kind} {eid} is stored but unreadable ({ref}; the store's problems say why), so it "
+            "cannot be updated or stored again in place",
+            field="expected_revision",
+            next_step="if its object is missing, run `engram-release-planner repair`; else remove the ref "
+            f"in the workspace (`git update-ref --no-deref -d {ref}`; its version records stay); then retry",
+        )
     if expected is None:
         if exists:
             raise Conflict(
@@ -385,12 +395,6 @@ def check_revision(change: Change, *, exists: bool, revision: int, readable: boo
             next_step=(
                 "re-read the release with get_release_plan; create the entity without expected_revision"
             ),
-        )
-    if not readable:
-        raise Conflict(
-            f"{kind} {eid} is stored but unreadable, so it cannot be updated in place",
-            field="expected_revision",
-            next_step="repair or delete the entity with the engram CLI (see the store's problems)",
         )
     if revision != expected:
         raise Conflict(

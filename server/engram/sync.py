@@ -512,8 +512,8 @@ def _identity(
                 field="workspace",
                 valid="one project id per team, the one stored on the remote",
                 next_step="if this clone should join the team's project, delete its workspace ref with "
-                "`git update-ref -d refs/engram/config/workspace` and run sync again (entities stored "
-                "here keep their ids)",
+                "`git update-ref --no-deref -d refs/engram/config/workspace` and run sync again "
+                "(entities stored here keep their ids)",
             )
         return their_pid, "adopted", [RefUpdate(name, ours, theirs)], []
     if our_pid is not None and ours is not None:

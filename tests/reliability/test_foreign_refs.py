@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.checks import structured
+from helpers.checks import is_unhandled, structured, text_of
 from helpers.repo import git, server_params, write_blob_ref
 from mcp import Client
 
+from release_planner.server.app import build_server
 from release_planner.server.engram.gitrefs import GitRefsStore
 from release_planner.server.engram.validate import validate_repository
+from release_planner.server.settings import Settings
 from release_planner.tools.examples import release_plan as plan_example
 from release_planner.tools.examples import rollback as rollback_example
 from release_planner.tools.ports import is_entity_id
@@ -198,3 +200,29 @@ async def test_hand_written_refs_never_break_a_tool_call(tmp_path: Path, packed:
     problems = validate_repository(workspace)
     for ref in sorted(unreadable):
         assert any(line.startswith(ref) for line in problems), (ref, problems)
+
+
+@pytest.mark.parametrize("how", ["not-json", "symbolic"])
+async def test_planning_again_over_an_unreadable_artifact_names_its_ref_and_the_way_out(
+    tmp_path: Path, how: str
+) -> None:
+    """It was refused as "already exists at revision 1; pass expected_revision=1", which the
+    unreadable entity can never satisfy."""
+    workspace = tmp_path / "ws"
+    with GitRefsStore(workspace) as store:
+        ReleasePlanner(store).create_release_plan(ReleasePlanSpec.model_validate(plan_example.ARGS))
+        (task,) = store.find("task", release=plan_example.ARGS["version"], kind="release")
+    ref = f"refs/engram/task/{task.id}"
+    if how == "symbolic":
+        git(workspace, "symbolic-ref", ref, "refs/heads/main")
+    else:
+        write_blob_ref(workspace, ref, b"{broken")
+    async with Client(build_server(Settings(workspace=workspace)), mode="legacy") as client:
+        refused = await client.call_tool("create_release_plan", plan_example.ARGS)
+        text = text_of(refused)
+        assert refused.is_error and not is_unhandled(refused), text
+        assert "unreadable" in text and ref in text and f"git update-ref --no-deref -d {ref}" in text, text
+        assert "already exists" not in text
+        git(workspace, "update-ref", "--no-deref", "-d", ref)
+        assert git(workspace, "rev-parse", "refs/heads/main")
+        structured(await client.call_tool("create_release_plan", plan_example.ARGS))
