@@ -12,6 +12,8 @@ which would let a stale read pass compare-and-swap.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import re
@@ -263,6 +265,10 @@ class RefScanner(_RefState):
         """List the types' directories (sidecars first, then entity refs) and packed-refs, and bring
         the index in line with them. Runs at first use (``cached``: with the summary cache, so only
         blobs it does not know are read) and after an inotify overflow."""
+        with _cycle_collection_paused():
+            self._scan(types, cached)
+
+    def _scan(self, types: Iterable[str], cached: bool) -> None:
         types = [t for t in types if t in ENTITY_TYPES]
         if self.ino is not None:
             self.ino.watch(self._common, ("git",))
@@ -501,6 +507,20 @@ class RefScanner(_RefState):
 
     def _note_dir(self, path: str) -> None:
         self._dir_sigs[path] = (stat_sig(path), time.time_ns())  # before listing
+
+
+@contextlib.contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Building the index allocates a few objects per entity and no reference cycle; meanwhile the
+    cycle collector would walk the growing heap again and again, for nothing: 40% of a restart at
+    100,000 entities (295 against 500 ms in process), 6% of a cold scan. Paused for the scan only."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _file_sig(entry: os.DirEntry[str]) -> Sig | None:
