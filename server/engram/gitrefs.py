@@ -383,17 +383,7 @@ class GitRefsStore:
                 # Recorded first: a removal for lost content must not travel to a team as a retirement.
                 lost = syncstate.lost_entities(repairs.updates, _split_ref, self._index.revision)
                 syncstate.note_lost(self._common, lost)
-                keep = functools.partial(keep_on_disk, self._objects_dir, written)
-                try:
-                    self._refs.transaction(repairs.updates, check=keep)
-                except RefBusy as busy:
-                    raise _busy_error(busy) from None
-                except (RefStale, RefPending) as exc:
-                    raise StorageError(
-                        f"another writer moved a ref while repair ran ({exc}); nothing was repaired",
-                        field="workspace",
-                        next_step="run `engram-release-planner repair` again",
-                    ) from None
+                self._apply_repair(repairs.updates, written, "a ref")
             self._refresh()
             return fixed + repairs.done, repairs.left
 
@@ -605,19 +595,25 @@ class GitRefsStore:
             oid = self._new_workspace_oid()
         if oid is None:
             return []  # no id can be derived here: writes name that gap and how to fill it
+        self._apply_repair([RefUpdate(fmt.WORKSPACE_REF, value, oid)], objects, fmt.WORKSPACE_REF)
+        self._project_id = self._ensure_workspace()
+        return [f"{fmt.WORKSPACE_REF}: it held no readable project id; written again ({self._project_id})"]
+
+    def _apply_repair(self, updates: list[RefUpdate], objects: dict[str, bytes], moved: str) -> None:
+        """One repair transaction, its objects kept on disk while its locks are held."""
         keep = functools.partial(keep_on_disk, self._objects_dir, objects)
         try:
-            self._refs.transaction([RefUpdate(fmt.WORKSPACE_REF, value, oid)], check=keep)
+            self._refs.transaction(updates, check=keep)
         except RefBusy as busy:
             raise _busy_error(busy) from None
-        except (RefStale, RefPending) as exc:
+        except RefStale as exc:
             raise StorageError(
-                f"another writer moved {fmt.WORKSPACE_REF} while repair ran ({exc}); nothing was repaired",
+                f"another writer moved {moved} while repair ran ({exc}); nothing was repaired",
                 field="workspace",
                 next_step="run `engram-release-planner repair` again",
             ) from None
-        self._project_id = self._ensure_workspace()
-        return [f"{fmt.WORKSPACE_REF}: it held no readable project id; written again ({self._project_id})"]
+        except RefPending as pending:  # committed: the next reader puts it in place
+            raise filesystem_error(pending.cause, doing="repairing the workspace", stored=True) from None
 
     def _recorded_project_ids(self, sample: int = 64) -> set[str]:
         """The project ids the first ``sample`` readable version sidecars record."""

@@ -112,6 +112,28 @@ def test_a_repair_that_cannot_write_the_workspace_ref_is_named(tmp_path: Path) -
         store.repair()
 
 
+def test_a_repair_committed_but_not_put_in_place_says_it_was_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from release_planner.server.engram import refs
+
+    workspace, _ = _seeded(tmp_path)
+    _not_json(workspace)
+
+    def pending(*_args: object, **_kw: object) -> None:
+        raise refs.RefPending(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+    with GitRefsStore(workspace, create=False) as store:
+        monkeypatch.setattr(refs.RefFiles, "transaction", pending)
+        with pytest.raises(StorageError) as refused:
+            store.repair()
+    assert "disk holding the workspace is full" in refused.value.message
+    assert "recorded and is completed by the next read" in refused.value.message
+    assert "nothing was repaired" not in refused.value.message
+
+
 @pytest.mark.skipif(getattr(os, "geteuid", lambda: 1)() != 0, reason="chown to another user needs root")
 async def test_a_repository_another_user_owns_is_read(tmp_path: Path) -> None:
     """libgit2 refuses such a repository by default (git's safe.directory), which cost every read."""
