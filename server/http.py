@@ -267,35 +267,23 @@ class HttpGuard:
         await self.app(scope, receive, send)
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def _respond(
+    send: Send, status: int, body: bytes, content_type: bytes, *extra: tuple[bytes, bytes]
+) -> None:
+    """A whole response in one body: status, content type and length, any ``extra`` headers."""
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _plain(send: Send, status: int, body: bytes) -> None:
+    await _respond(send, status, body, b"text/plain; charset=utf-8")
 
 
 async def _unauthorized(send: Send, error: str | None, description: str) -> None:
     challenge = _REALM + (f', error="{error}"' if error else "")
     body = json.dumps({"error": error or "unauthorized", "error_description": description}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", challenge.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _respond(send, 401, body, b"application/json", (b"www-authenticate", challenge.encode()))
 
 
 def build_http_app(server: MCPServer[Any], settings: Settings, policy: HttpPolicy | None = None) -> ASGIApp:
@@ -343,17 +331,7 @@ class DepthGuard:
         if answer is None:
             await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(answer)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
+        await _respond(send, 200, answer, b"application/json")
 
 
 def _too_deep_answer(body: bytes) -> bytes | None:
