@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ...tools.ports import ENTITY_TYPES, StoreProblem, is_entity_id
 from . import format as fmt
+from .batchread import UNREAD, BatchReader
 from .index import EntityIndex, Summary, summarize
 from .inotify import IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_Q_OVERFLOW, Inotify
 from .refs import (
@@ -97,6 +98,7 @@ class _RefState:
         self._packed_sig: Sig | None = None
         self._dir_sigs: dict[str, tuple[Sig | None, int]] = {}
         self._file_sigs: dict[tuple[str, str], Sig | None] = {}  # stat mode only
+        self._batch: BatchReader | None = None  # the first scan's blobs, read ahead by git
 
     # --- what the store asks --------------------------------------------------------------------
 
@@ -243,7 +245,10 @@ class _RefState:
             return "the ref name is not a lowercase UUID, so this store cannot address it"
         if not OID_RE.match(value):
             return f"the ref does not point at an object ({value[:60]!r})"
-        raw = self._read_blob(value)
+        raw = self._batch.take(value) if self._batch is not None else UNREAD
+        if raw is None or raw is UNREAD:
+            raw = self._read_blob(value)  # not in the batch, or missing there: ask the odb itself
+        assert raw is None or isinstance(raw, bytes)
         if raw is None:
             if self._missing is not None:
                 return self._missing(f"refs/engram/{t}/{eid}", value)
@@ -324,8 +329,14 @@ class RefScanner(_RefState):
         if snapshot is not None:
             self._preload(values, snapshot)
             del snapshot
-        for t in types:
-            self._reconcile(t, values[t])  # revisions are fresh from the listing: no probing
+        self._batch = BatchReader.start(self._common, self._to_read(types, values))
+        try:
+            for t in types:
+                self._reconcile(t, values[t])  # revisions are fresh from the listing: no probing
+        finally:
+            if self._batch is not None:
+                self._batch.close()
+                self._batch = None
         self._sync_packed()  # a partial scan read packed-refs for its types only
 
     def _preload(self, values: dict[str, dict[str, str]], snapshot: Snapshot) -> None:
@@ -408,6 +419,24 @@ class RefScanner(_RefState):
             self._file_sigs.pop((t, gone), None)
         self._loose[t] = set(values)
         return sides, values
+
+    def _to_read(self, types: Iterable[str], values: dict[str, dict[str, str]]) -> list[str]:
+        """The blob ids ``_reconcile`` will read for ``types``, in the order it reads them: refs whose
+        value is neither in the index nor a known problem, and that ``_summary_or_problem`` reads."""
+        wanted: list[str] = []
+        problems = self._problems
+        for t in types:
+            held = self._index.table(t)
+            for eid, value in values[t].items():
+                entry = held.get(eid)
+                if entry is not None and entry[0] == value:
+                    continue
+                problem = problems.get((t, eid)) if problems else None
+                if problem is not None and problem[0] == value:
+                    continue
+                if is_entity_id(eid) and OID_RE.match(value):
+                    wanted.append(value)
+        return wanted
 
     def _reconcile(self, t: str, values: dict[str, str]) -> None:
         """Make the index's entities of type ``t`` exactly ``values`` (id -> ref value)."""
