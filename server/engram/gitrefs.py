@@ -72,6 +72,9 @@ _VDIR_RE = re.compile(r"^v([1-9][0-9]*)$")
 # A prune runs from milliseconds to seconds: the objects of a write are checked again after these
 # delays, doubling, for as long as ``objects.Landed`` keeps them.
 _WATCH_FIRST_S, _WATCH_MAX_S = 0.005, 0.5
+# The first scan's summaries are saved this long after it, so the call that waited for it answers first
+# (at 100,000 entities the save takes about 0.5 s). close() saves whatever is still unsaved.
+CACHE_SAVE_DELAY_S = 1.0
 _BUSY_BUDGET_S = 5.0  # git's core.filesRefLockTimeout is 0.1 s; writers here hold locks ~1 ms
 
 Refresh = Literal["auto", "inotify", "stat"]
@@ -203,6 +206,8 @@ class GitRefsStore:
         self._landed = Landed()
         self._watcher: threading.Thread | None = None  # checks the last writes' objects between calls
         self._watch_wake = threading.Event()
+        self._closing = threading.Event()  # wakes the deferred cache save (see _save_cache_soon)
+        self._saver: threading.Thread | None = None
         self._step_hook: StepHook | None = None  # tests: simulate a crash at a transaction step
         self._unwritable: Exception | None = None  # why the workspace ref could not be created
         self._index = EntityIndex(loader=self._load_entity, freshen=self._freshen)
@@ -388,6 +393,10 @@ class GitRefsStore:
             return fixed + repairs.done, repairs.left
 
     def close(self) -> None:
+        self._closing.set()
+        saver = self._saver
+        if saver is not None and saver is not threading.current_thread():
+            saver.join(timeout=60)  # a save under way finishes before the process may exit
         with self._lock:
             try:
                 if not self._closed:
@@ -712,7 +721,29 @@ class GitRefsStore:
             self._scan.ino = None
             self._scan.scan(cached=True)
         self._scanned = True
-        self._summaries.save(self._scan.cache_rows, self._scan.packed_state)
+        _trim_heap()
+        if self._summaries.dirty:
+            self._saver = threading.Thread(
+                target=self._save_cache_soon, name="engram-store-cache", daemon=True
+            )
+            self._saver.start()
+
+    def _save_cache_soon(self) -> None:
+        """Save the first scan's summaries a moment after it, off the path of the call that waited for
+        it. The rows are taken under the lock; building and writing the file (no longer reading the
+        index) happens outside it, so calls meanwhile wait for nothing. A row is a summary of a blob
+        id, true forever, so a file written from rows a little older than the index is incomplete at
+        worst, never wrong; ``close`` saves again whatever was learnt after."""
+        if self._closing.wait(CACHE_SAVE_DELAY_S):
+            return
+        with self._lock:
+            if self._closing.is_set() or not self._summaries.dirty:
+                return  # close() saves
+            rows = list(self._scan.cache_rows())
+            self._summaries.dirty = False  # what is learnt from now on makes it dirty again
+        if not self._summaries.write(rows, self._scan.packed_state):
+            self._summaries.dirty = True
+        del rows
         _trim_heap()
 
     def _freshen(self, t: str, eid: str) -> None:

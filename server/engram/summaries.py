@@ -285,12 +285,20 @@ class SummaryCache:
         rows: Callable[[], Iterable[tuple[str, str, str, object]]],
         packed: Callable[[], tuple[str, str | None, Packed]],
     ) -> None:
-        """Write ``rows()`` and ``packed()`` (packed-refs' digest, stat and what it holds)."""
-        if not self.dirty:
-            return
+        """Write ``rows()`` and ``packed()`` (packed-refs' digest, stat and what it holds) if the cache
+        learnt something since it was loaded or last written."""
+        if self.dirty and self.write(rows(), packed):
+            self.dirty = False
+
+    def write(
+        self,
+        rows: Iterable[tuple[str, str, str, object]],
+        packed: Callable[[], tuple[str, str | None, Packed]],
+    ) -> bool:
+        """Replace the file with ``rows`` and ``packed()``, whatever ``dirty`` says; False if it could not."""
         sha, stat, state = packed()
         sets: dict[tuple[str, ...], int] = {(): 0}
-        types = _columns(rows(), sets, state)
+        types = _columns(rows, sets, state)
         xvals, xsides = _extras(types, state)
         del state
         doc = {
@@ -311,7 +319,6 @@ class SummaryCache:
                 fh.write(_header(hashlib.sha256(body).hexdigest()))
                 fh.write(body)
             os.replace(tmp, self.path)
-            self.dirty = False
             for old in _OLD_FILES:
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(self.common, old))
@@ -319,3 +326,5 @@ class SummaryCache:
             log.info("engram store: cannot save the summary cache %s (%s)", self.path, exc)
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            return False
+        return True

@@ -1,14 +1,17 @@
 """The git store's persistent summary cache: restarts read only unseen blobs, and the cache cannot
-mislead (it is keyed by blob id) or break a store when it is damaged."""
+mislead (it is keyed by blob id) or break a store when it is damaged. The first scan saves it after
+the answer it was built for."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from release_planner.server.engram import gitrefs
 from release_planner.server.engram.gitrefs import GitRefsStore
 from release_planner.server.engram.summaries import CACHE_FILE
 from release_planner.tools.ports import Change, ContextRecord, TaskRecord, new_entity_id
@@ -235,3 +238,46 @@ def test_loading_summaries_in_bulk_keeps_the_index_as_one_by_one_does() -> None:
 
     assert state(bulk) == state(one_by_one)
     assert state(bulk)[2]["9.0.0"] == ["c0", "c3", "c6", "c9"]  # type: ignore[index]
+
+
+def test_the_first_scan_saves_its_cache_soon_after_without_a_close(tmp_path: Path, monkeypatch) -> None:
+    with GitRefsStore(tmp_path) as store:
+        task = new_entity_id()
+        store.commit([Change(task, TaskRecord(title="Release v1.0.0 - Soon"))])
+    cache = tmp_path / ".git" / CACHE_FILE
+    cache.unlink()
+    monkeypatch.setattr(gitrefs, "CACHE_SAVE_DELAY_S", 0.05)
+    store = GitRefsStore(tmp_path)
+    store.warm()
+    assert not cache.exists()  # not on the path of the call that built the index
+    deadline = time.monotonic() + 10
+    while not cache.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.exists()
+    later = new_entity_id()
+    store.commit([Change(later, TaskRecord(title="Release v1.0.1 - Later"))])
+    store._read_blob = lambda oid: pytest.fail(f"nothing should need reading ({oid})")  # type: ignore[method-assign]
+    store.close()  # what was learnt after the deferred save is saved now
+
+    restarted = GitRefsStore(tmp_path)
+    monkeypatch.setattr(restarted, "_read_blob", lambda oid: pytest.fail(f"read {oid} despite the cache"))
+    restarted.warm()
+    assert restarted.releases("task") == ["1.0.0", "1.0.1"]
+    restarted._read_blob = GitRefsStore._read_blob.__get__(restarted)  # type: ignore[method-assign]
+    restarted.close()
+
+
+def test_a_close_during_the_delay_saves_the_cache_and_stops_the_saver(tmp_path: Path, monkeypatch) -> None:
+    with GitRefsStore(tmp_path) as store:
+        store.commit([Change(new_entity_id(), TaskRecord(title="Release v2.0.0 - Close"))])
+    cache = tmp_path / ".git" / CACHE_FILE
+    cache.unlink()
+    monkeypatch.setattr(gitrefs, "CACHE_SAVE_DELAY_S", 60.0)
+    store = GitRefsStore(tmp_path)
+    store.warm()
+    saver = store._saver
+    assert saver is not None and saver.is_alive()
+    started = time.monotonic()
+    store.close()
+    assert time.monotonic() - started < 5 and not saver.is_alive()
+    assert cache.exists()
