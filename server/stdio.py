@@ -6,6 +6,10 @@ for an answer to its request id. ``serve_stdio`` reads such a line again with ``
 depth, no recursion) and, if it is a request, answers its id with a JSON-RPC error naming the path
 and the limit (``MAX_INPUT_DEPTH``, as a tool's own refusal does for 65 to 255 levels). Anything
 else that does not parse is passed on as before. Over HTTP ``http.DepthGuard`` gives the same answer.
+
+A JSON-RPC batch (an array of messages) is not MCP since protocol 2025-06-18, and the SDK drops it
+the same way; each request in it is answered, by its id, with an Invalid Request error that says
+nothing in the batch was run and to send each request as a message of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import anyio
 import anyio.to_thread
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp.types import INVALID_PARAMS, ErrorData, JSONRPCError
+from mcp.types import INVALID_PARAMS, INVALID_REQUEST, ErrorData, JSONRPCError
 
 from .arguments import MAX_INPUT_DEPTH, Problem, refusal
 from .engram import deepjson
@@ -63,9 +67,34 @@ def too_deep_refusal(text: str | bytes) -> JSONRPCError | None:
     )
 
 
+def batch_answers(exc: Exception) -> list[JSONRPCError]:
+    """Errors answering each request of a batch the parser refused; empty for anything else."""
+    errors = getattr(exc, "errors", None)
+    try:
+        batch = errors()[0].get("input") if callable(errors) else None
+    except Exception:
+        return []
+    if not isinstance(batch, list):
+        return []
+    answers = []
+    for message in batch:
+        ident = message.get("id") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or "method" not in message or type(ident) not in (int, str):
+            continue  # a notification or a response: nobody waits for an answer
+        text = (
+            f"{message['method']} arrived inside a JSON-RPC batch, which MCP does not accept (batches "
+            f"were removed in protocol version 2025-06-18); nothing in the batch was run. Send each "
+            f"request as a message of its own."
+        )
+        answers.append(
+            JSONRPCError(jsonrpc="2.0", id=ident, error=ErrorData(code=INVALID_REQUEST, message=text))
+        )
+    return answers
+
+
 class _AnsweringReader:
-    """The SDK's read stream, answering too-deep requests on the write stream instead of passing
-    their parse errors on."""
+    """The SDK's read stream, answering too-deep requests and batches on the write stream instead of
+    passing their parse errors on."""
 
     def __init__(self, inner: Any, write: Any) -> None:
         self._inner = inner
@@ -80,6 +109,11 @@ class _AnsweringReader:
             item = await self._inner.receive()
             if not isinstance(item, Exception):
                 return item
+            batch = batch_answers(item)
+            if batch:
+                for refusal_of_one in batch:
+                    await self._write.send(SessionMessage(refusal_of_one))
+                continue
             # Reading a line of a megabyte again takes a moment: not on the event loop.
             answer = await anyio.to_thread.run_sync(too_deep_answer, item)
             if answer is None:

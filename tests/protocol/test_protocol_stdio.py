@@ -76,3 +76,48 @@ def test_a_request_nested_past_the_json_parsers_limit_is_answered_not_left_hangi
     assert "arguments.objectives[0][0]" in message and "nested 5002 levels deep" in message, message
     assert "at most 64 levels of nested lists and objects" in message, message
     assert "nothing was changed" in message, message
+
+
+def test_each_request_of_a_json_rpc_batch_is_answered_and_none_is_run(tmp_path: Path) -> None:
+    # MCP dropped JSON-RPC batches in 2025-06-18 and the SDK drops a batch without a word: the client
+    # waited forever for its ids. Each request in it now gets an Invalid Request error by its id.
+    workspace = tmp_path / "ws"
+    command = [sys.executable, "-m", "release_planner.server", "serve", "--workspace", str(workspace)]
+    server = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert server.stdin is not None and server.stdout is not None
+
+    def send(message: object) -> None:
+        assert server.stdin is not None
+        server.stdin.write(json.dumps(message).encode() + b"\n")
+        server.stdin.flush()
+
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "b", "version": "0"}}
+    call = {"name": "create_release_plan", "arguments": plan_example.ARGS}
+    try:
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello})
+        assert json.loads(server.stdout.readline())["id"] == 1
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        send(
+            [
+                {"jsonrpc": "2.0", "id": "a", "method": "tools/call", "params": call},
+                {"jsonrpc": "2.0", "method": "notifications/progress", "params": {}},
+                {"jsonrpc": "2.0", "id": 7, "method": "ping"},
+            ]
+        )
+        send({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "list_release_plans"}})
+        answers = [json.loads(server.stdout.readline()) for _ in range(3)]
+    finally:
+        server.stdin.close()
+        server.wait(30)
+        server.stdout.close()
+    assert [a["id"] for a in answers] == ["a", 7, 8], answers
+    for refused in answers[:2]:
+        assert refused["error"]["code"] == -32600
+        assert (
+            "JSON-RPC batch" in refused["error"]["message"]
+            and "nothing in the batch was run" in (refused["error"]["message"])
+        )
+    listed = answers[2]["result"]["structuredContent"]
+    assert listed.get("releases", listed.get("result", {}).get("releases")) == [], listed
