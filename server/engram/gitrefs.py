@@ -15,6 +15,7 @@ where inotify is unavailable.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -45,7 +46,7 @@ from . import deepjson, identity, syncstate
 from . import format as fmt
 from .index import EntityIndex
 from .inotify import Inotify
-from .objects import Landed, create_blob, keep_on_disk, missing_refs, plan_repairs
+from .objects import CHECK_EVERY_S, Landed, create_blob, keep_on_disk, missing_refs, plan_repairs
 from .refs import (
     JOURNAL_DIR,
     RefBusy,
@@ -428,7 +429,9 @@ class GitRefsStore:
             self._landed.add(objects)
             self._watch_landed()
         try:
-            self._landed.check(self._objects_dir)
+            self._landed.check(
+                self._objects_dir, every=0.0 if objects is None else CHECK_EVERY_S, fresh=objects
+            )
         except OSError as exc:
             raise StorageError(
                 f"the change was stored, but a prune removed an object it points at and writing it "
@@ -698,14 +701,24 @@ class GitRefsStore:
         try:
             kind, data = self._repo.odb.read(oid)
         except (KeyError, ValueError, pygit2.GitError):
-            return None
+            return self._landed_again(oid)
         return data if kind == pygit2.enums.ObjectType.BLOB else None
+
+    def _landed_again(self, oid: str) -> bytes | None:
+        """A recent write's object that a prune took before the next check: served from its bytes,
+        and written back for other readers."""
+        data = self._landed.bytes_of(oid)
+        if data is not None:
+            log.warning("engram store: object %s was pruned after its write; writing it again", oid)
+            with contextlib.suppress(OSError):
+                keep_on_disk(self._objects_dir, {oid: data})
+        return data
 
     def _refresh(self) -> None:
         self._check_open()
         try:
             self._refs.recover()
-            self._landed.check(self._objects_dir)
+            self._landed.check(self._objects_dir, every=CHECK_EVERY_S)
         except OSError as exc:
             log.warning("engram store: cannot recover interrupted writes: %s", exc)
         if self._scanned:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import re
 import time
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 LOOSE_MODE = 0o444
 KEEP_S = 30.0  # longer than a prune of a large repository runs
 KEEP_MAX = 4096  # objects; the oldest are let go first
+CHECK_EVERY_S = 0.05  # a call checks them all at most this often
 _ATTEMPTS = 10
 _OID_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
@@ -122,11 +124,15 @@ def keep_on_disk(objects_dir: str, blobs: Mapping[str, bytes]) -> None:
 class Landed:
     """The objects of this store's recent writes, with their bytes, for ``KEEP_S`` after their refs
     landed. A prune that listed the refs just before they landed may still delete them afterwards
-    (``--expire=now`` spares nothing unreachable at its start); every later call of the store checks
-    them and writes back what it took, until no prune that began before the write can still run."""
+    (``--expire=now`` spares nothing unreachable at its start); the store checks them and writes back
+    what it took, until no prune that began before the write can still run: a write's own objects
+    right after its refs land, all of them on later calls (at most every ``CHECK_EVERY_S``, so a
+    burst of writes does not stat every recent object on every call) and from a watcher between
+    calls. A read of one that is missing meanwhile is served from here (``bytes_of``)."""
 
     def __init__(self) -> None:
         self._objects: dict[str, tuple[float, bytes]] = {}
+        self._checked_at = -math.inf
 
     def add(self, objects: Mapping[str, bytes]) -> None:
         now = time.monotonic()
@@ -138,12 +144,24 @@ class Landed:
     def __len__(self) -> int:
         return len(self._objects)
 
-    def check(self, objects_dir: str) -> None:
-        if not self._objects:
+    def bytes_of(self, oid: str) -> bytes | None:
+        kept = self._objects.get(oid)
+        return kept[1] if kept is not None else None
+
+    def check(
+        self, objects_dir: str, *, every: float = 0.0, fresh: Mapping[str, bytes] | None = None
+    ) -> None:
+        """Write back what a prune took: ``fresh`` always, the rest unless checked less than
+        ``every`` seconds ago."""
+        if fresh:
+            keep_on_disk(objects_dir, fresh)
+        now = time.monotonic()
+        if not self._objects or (every > 0 and now - self._checked_at < every):
             return
-        since = time.monotonic() - KEEP_S
+        since = now - KEEP_S
         self._objects = {oid: kept for oid, kept in self._objects.items() if kept[0] >= since}
         keep_on_disk(objects_dir, {oid: data for oid, (_at, data) in self._objects.items()})
+        self._checked_at = now
 
 
 def create_blob(repo: pygit2.Repository, data: bytes) -> str:

@@ -91,7 +91,7 @@ def test_a_close_whose_last_object_check_fails_still_releases_everything(
     store = GitRefsStore(workspace)
     ReleasePlanner(store).create_release_plan(ReleasePlanSpec.model_validate(plan_args("5.0.0", "seed")))
 
-    def disk_full(objects_dir: str) -> None:
+    def disk_full(objects_dir: str, **_how: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(store._landed, "check", disk_full)
