@@ -171,20 +171,23 @@ async def test_a_repository_whose_initialisation_the_full_disk_cut_short_is_comp
     workspace = tmp_path / "new"
     real_init = pygit2.init_repository
 
+    full = [True]  # from before the server starts: its opening thread may run before the first call
+
     def disk_full(path: str, *args: Any, **kwargs: Any) -> Any:
+        if not full[0]:
+            return real_init(path, *args, **kwargs)
         for part in ("objects/pack", "refs/heads", "info"):
             os.makedirs(os.path.join(path, ".git", part), exist_ok=True)
         raise OSError(f"failed to write out file: {os.strerror(28)}")  # libgit2's words, no errno
 
+    monkeypatch.setattr(pygit2, "init_repository", disk_full)
     async with Client(build_server(Settings(workspace=workspace)), mode="legacy") as client:
-        with monkeypatch.context() as full:
-            full.setattr(pygit2, "init_repository", disk_full)
-            refused = await client.call_tool("list_release_plans", {})
+        refused = await client.call_tool("list_release_plans", {})
+        full[0] = False
         assert refused.is_error and not is_unhandled(refused)
         assert "disk holding the workspace is full" in text_of(refused) and "free space" in text_of(refused)
         assert not (workspace / ".git" / "HEAD").exists()
         # Space is back: the same server completes the repository at its next call.
         assert structured(await client.call_tool("create_release_plan", plan_args("5.0.0", "after")))
-    assert real_init is pygit2.init_repository
     with GitRefsStore(workspace) as store:
         assert store.find("context", release="5.0.0", kind="release_plan")
