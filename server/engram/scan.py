@@ -99,6 +99,7 @@ class _RefState:
         self._dir_sigs: dict[str, tuple[Sig | None, int]] = {}
         self._file_sigs: dict[tuple[str, str], Sig | None] = {}  # stat mode only
         self._batch: BatchReader | None = None  # the first scan's blobs, read ahead by git
+        self._absent: set[str] = set()  # blob ids found missing: their problems are not cached
 
     # --- what the store asks --------------------------------------------------------------------
 
@@ -169,7 +170,8 @@ class _RefState:
                 if isinstance(ref, str):
                     yield ref, t, eid, summary
         for (pt, eid), (value, why) in self._problems.items():
-            yield value, pt, eid, why
+            if value not in self._absent:  # an object may come back (a fetch, a repair): read it again
+                yield value, pt, eid, why
 
     def _sync_packed(self) -> None:
         sig = stat_sig(self._packed_path)
@@ -250,6 +252,7 @@ class _RefState:
             raw = self._read_blob(value)  # not in the batch, or missing there: ask the odb itself
         assert raw is None or isinstance(raw, bytes)
         if raw is None:
+            self._absent.add(value)
             if self._missing is not None:
                 return self._missing(f"refs/engram/{t}/{eid}", value)
             return f"the ref points at {value}, which is missing or not a blob"

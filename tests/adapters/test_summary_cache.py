@@ -281,3 +281,29 @@ def test_a_close_during_the_delay_saves_the_cache_and_stops_the_saver(tmp_path: 
     store.close()
     assert time.monotonic() - started < 5 and not saver.is_alive()
     assert cache.exists()
+
+
+def test_a_missing_object_is_not_cached_as_a_problem_so_its_return_is_seen(tmp_path: Path) -> None:
+    """A ref whose object was missing (pruned; a partial clone) was cached as a problem by blob id, so
+    once the object came back (a fetch, a repair) restarts still reported it while a cold read served it."""
+    task, _ctx = _seed(tmp_path)
+    ref = (
+        subprocess.run(
+            ["git", "-C", str(tmp_path), "rev-parse", f"refs/engram/task/{task}"],
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    loose = tmp_path / ".git" / "objects" / ref[:2] / ref[2:]
+    kept = loose.read_bytes()
+    loose.unlink()
+    (tmp_path / ".git" / CACHE_FILE).unlink()
+    with GitRefsStore(tmp_path) as store:
+        assert [p.ref for p in store.problems()] == [f"refs/engram/task/{task}"]
+    assert (tmp_path / ".git" / CACHE_FILE).exists()
+    loose.write_bytes(kept)  # the object is back
+    with GitRefsStore(tmp_path) as restarted:
+        assert restarted.problems() == []
+        assert restarted.get("task", task).title == "Release v1.2.3 - Cache"
