@@ -201,6 +201,14 @@ def test_repair_names_a_file_system_refusal_instead_of_a_traceback(
     assert "Traceback" not in err
 
 
+def _second_write_objects(store: GitRefsStore, workspace: Path, name: str) -> set[str]:
+    """The objects that a second plan of 5.0.0 (named ``name``) wrote, after a first one."""
+    ReleasePlanner(store).create_release_plan(_plan("5.0.0", "seed"))
+    before = engram_refs(workspace)
+    ReleasePlanner(store).create_release_plan(_plan("5.0.0", name))
+    return {oid for ref, oid in engram_refs(workspace).items() if before.get(ref) != oid}
+
+
 def test_objects_a_prune_takes_after_a_write_are_written_back_with_no_further_call(tmp_path: Path) -> None:
     """A prune that listed the refs just before a write landed deletes its objects whenever it gets to
     them, often after the write's own last check. They were written back only by a later call, so a
@@ -208,10 +216,7 @@ def test_objects_a_prune_takes_after_a_write_are_written_back_with_no_further_ca
     `git prune --expire=now` loop, most such writes lost their objects."""
     workspace = tmp_path / "ws"
     with GitRefsStore(workspace) as store:
-        ReleasePlanner(store).create_release_plan(_plan("5.0.0", "seed"))
-        before = engram_refs(workspace)
-        ReleasePlanner(store).create_release_plan(_plan("5.0.0", "then idle"))
-        fresh = {oid for name, oid in engram_refs(workspace).items() if before.get(name) != oid}
+        fresh = _second_write_objects(store, workspace, "then idle")
         assert fresh
         # What that prune does once the write returned: the new, loose objects go.
         for oid in fresh:
@@ -259,10 +264,7 @@ def test_a_read_of_a_recent_object_a_prune_took_between_checks_is_served_and_wri
 ) -> None:
     workspace = tmp_path / "ws"
     with GitRefsStore(workspace) as store:
-        ReleasePlanner(store).create_release_plan(_plan("5.0.0", "seed"))
-        before = engram_refs(workspace)
-        ReleasePlanner(store).create_release_plan(_plan("5.0.0", "pruned between checks"))
-        fresh = {oid for name, oid in engram_refs(workspace).items() if before.get(name) != oid}
+        fresh = _second_write_objects(store, workspace, "pruned between checks")
         # No check comes (neither a call's nor the watcher's): only the read itself can bring them back.
         with monkeypatch.context() as no_checks:
             no_checks.setattr(store._landed, "check", lambda *_args, **_kwargs: None)
