@@ -29,13 +29,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from mcp.server.mcpserver import MCPServer
 
 
-def too_deep_answer(exc: Exception) -> JSONRPCError | None:
-    """The error for a request the parser refused for its depth; None for anything else."""
+def _first_error(exc: Exception) -> dict[str, Any]:
+    """The first error the SDK's parser reported in ``exc`` (its message and input); {} if none."""
     errors = getattr(exc, "errors", None)
     try:
         first = errors()[0] if callable(errors) else {}
     except Exception:
+        return {}
+    return first if isinstance(first, dict) else {}
+
+
+def _request_id(message: object) -> int | str | None:
+    """The id of a request, which waits for an answer; None for a notification, a response or junk."""
+    ident = message.get("id") if isinstance(message, dict) else None
+    if not isinstance(message, dict) or "method" not in message or type(ident) not in (int, str):
         return None
+    return ident  # type: ignore[return-value]
+
+
+def too_deep_answer(exc: Exception) -> JSONRPCError | None:
+    """The error for a request the parser refused for its depth; None for anything else."""
+    first = _first_error(exc)
     text = first.get("input") if "recursion limit" in str(first.get("msg", "")) else None
     if not isinstance(text, str):
         return None
@@ -49,8 +63,8 @@ def too_deep_refusal(text: str | bytes) -> JSONRPCError | None:
         message = deepjson.loads(text)
     except ValueError:
         return None
-    ident = message.get("id") if isinstance(message, dict) else None
-    if not isinstance(message, dict) or "method" not in message or type(ident) not in (int, str):
+    ident = _request_id(message)
+    if ident is None:
         return None
     levels, path = deepjson.deepest_path(message.get("params"))
     if levels <= MAX_INPUT_DEPTH:  # the depth is outside the params: name where it is
@@ -69,17 +83,13 @@ def too_deep_refusal(text: str | bytes) -> JSONRPCError | None:
 
 def batch_answers(exc: Exception) -> list[JSONRPCError]:
     """Errors answering each request of a batch the parser refused; empty for anything else."""
-    errors = getattr(exc, "errors", None)
-    try:
-        batch = errors()[0].get("input") if callable(errors) else None
-    except Exception:
-        return []
+    batch = _first_error(exc).get("input")
     if not isinstance(batch, list):
         return []
     answers = []
     for message in batch:
-        ident = message.get("id") if isinstance(message, dict) else None
-        if not isinstance(message, dict) or "method" not in message or type(ident) not in (int, str):
+        ident = _request_id(message)
+        if ident is None:
             continue  # a notification or a response: nobody waits for an answer
         text = (
             f"{message['method']} arrived inside a JSON-RPC batch, which MCP does not accept (batches "
