@@ -243,10 +243,9 @@ class _RefState:
         log.warning("engram store: skipping refs/engram/%s/%s: %s", t, eid, problem)
 
     def _summary_or_problem(self, t: str, eid: str, value: str) -> Summary | str:
-        if not is_entity_id(eid):
-            return "the ref name is not a lowercase UUID, so this store cannot address it"
-        if not OID_RE.match(value):
-            return f"the ref does not point at an object ({value[:60]!r})"
+        unaddressable = _unaddressable(eid, value)
+        if unaddressable is not None:
+            return unaddressable
         raw = self._batch.take(value) if self._batch is not None else UNREAD
         if raw is None or raw is UNREAD:
             raw = self._read_blob(value)  # not in the batch, or missing there: ask the odb itself
@@ -437,7 +436,7 @@ class RefScanner(_RefState):
                 problem = problems.get((t, eid)) if problems else None
                 if problem is not None and problem[0] == value:
                     continue
-                if is_entity_id(eid) and OID_RE.match(value):
+                if _unaddressable(eid, value) is None:
                     wanted.append(value)
         return wanted
 
@@ -539,6 +538,15 @@ class RefScanner(_RefState):
 
     def _note_dir(self, path: str) -> None:
         self._dir_sigs[path] = (stat_sig(path), time.time_ns())  # before listing
+
+
+def _unaddressable(eid: str, value: str) -> str | None:
+    """Why the entity ref ``eid`` holding ``value`` names no blob to read; None if it names one."""
+    if not is_entity_id(eid):
+        return "the ref name is not a lowercase UUID, so this store cannot address it"
+    if not OID_RE.match(value):
+        return f"the ref does not point at an object ({value[:60]!r})"
+    return None
 
 
 @contextlib.contextmanager
